@@ -1,0 +1,68 @@
+// hostatlas-backup: entry point. Process-wide setup (libsodium, signals)
+// happens here once; everything else lives in cli/commands.cc.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "engine/secret_bytes.h"
+
+namespace {
+
+void Usage() {
+  std::fputs(
+      "usage: hostatlas-backup [--config PATH] [--debug] COMMAND [ARGS]\n"
+      "\n"
+      "commands:\n"
+      "  run [--dry-run [--format=text|dot]]   back up every source in the config\n"
+      "  restore --to DIR [--from KEY] [--identity FILE]\n"
+      "                                        restore the newest archives (or KEY) into DIR\n"
+      "  keygen [-o FILE]                      make an age identity (mode 0600), print its recipient\n"
+      "  example-config --source DIR --dest DIR --recipient AGE1...\n"
+      "                                        print the embedded default config\n"
+      "  version                               print version and commit\n"
+      "\n"
+      "exit codes: 0 success, 1 a source or destination failed, 2 config/pre-flight/lock problem\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hab::EnsureSodium();
+  hab::cli::GlobalFlags g;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> rest;
+  std::string command;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config" && i + 1 < args.size()) {
+      g.config_path = args[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      g.config_path = a.substr(9);
+    } else if (a == "--debug") {
+      g.debug = true;
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      Usage();
+      return 0;
+    } else if (command.empty() && a[0] != '-') {
+      command = a;
+    } else {
+      rest.push_back(a);
+    }
+  }
+  hab::cli::SetDebug(g.debug);
+  if (command == "run") return hab::cli::CmdRun(g, rest);
+  if (command == "restore") return hab::cli::CmdRestore(g, rest);
+  if (command == "version") return hab::cli::CmdVersion(rest);
+  if (command == "keygen") return hab::cli::CmdKeygen(rest);
+  if (command == "example-config") return hab::cli::CmdExampleConfig(rest);
+  if (command.empty()) {
+    Usage();
+    return hab::cli::kExitPreflight;
+  }
+  hab::cli::Error("unknown command \"" + command + "\"");
+  hab::cli::Hint("run hostatlas-backup --help for the list of commands");
+  return hab::cli::kExitPreflight;
+}

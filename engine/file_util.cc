@@ -1,0 +1,126 @@
+#include "engine/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "engine/unique_fd.h"
+
+namespace hab {
+
+absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
+  absl::StatusCode code = absl::StatusCode::kInternal;
+  switch (err) {
+    case ENOENT: case ENOTDIR: code = absl::StatusCode::kNotFound; break;
+    case EACCES: case EPERM: case EROFS: code = absl::StatusCode::kPermissionDenied; break;
+    case ENOSPC: case EDQUOT: code = absl::StatusCode::kResourceExhausted; break;
+    case EEXIST: case ENOTEMPTY: code = absl::StatusCode::kAlreadyExists; break;
+    case EINTR: case EAGAIN: case EIO: code = absl::StatusCode::kUnavailable; break;
+    default: break;
+  }
+  return absl::Status(code, absl::StrCat(op, " ", path, ": ", std::strerror(err)));
+}
+
+absl::Status WriteAll(int fd, std::span<const uint8_t> bytes, absl::string_view path) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "write", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, "open", path);
+  std::string out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) return absl::OutOfRangeError(absl::StrCat(path, " is too large"));
+  }
+  return out;
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, "open directory", dir);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "fsync directory", dir);
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirs(const std::string& path, unsigned mode) {
+  if (path.empty()) return absl::OkStatus();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a directory"));
+  }
+  std::string parent = Dirname(path);
+  if (parent != path) {
+    absl::Status s = MakeDirs(parent, mode);
+    if (!s.ok()) return s;
+  }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus(errno, "mkdir", path);
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents, unsigned mode) {
+  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return ErrnoStatus(errno, "create", tmp);
+  absl::Status s = WriteAll(
+      fd.get(), {reinterpret_cast<const uint8_t*>(contents.data()), contents.size()}, tmp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", tmp);
+  fd.reset();
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus(errno, "rename", tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return FsyncDir(Dirname(path));
+}
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+namespace {
+std::string FormatUtc(int64_t t, const char* fmt) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
+}
+}  // namespace
+
+std::string Rfc3339Utc(int64_t t) { return FormatUtc(t, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string CompactUtc(int64_t t) { return FormatUtc(t, "%Y%m%dT%H%M%SZ"); }
+std::string DateUtc(int64_t t) { return FormatUtc(t, "%Y-%m-%d"); }
+
+}  // namespace hab

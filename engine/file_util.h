@@ -1,0 +1,32 @@
+// Small POSIX helpers returning absl::Status with the operation, the path
+// and strerror in the message.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hab {
+
+// Maps errno to a status code: ENOENT -> kNotFound, EACCES/EPERM ->
+// kPermissionDenied, ENOSPC/EDQUOT -> kResourceExhausted, EEXIST ->
+// kAlreadyExists, EINTR/EAGAIN/EIO -> kUnavailable, else kInternal.
+absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
+absl::Status WriteAll(int fd, std::span<const uint8_t> bytes, absl::string_view path);
+// Reads up to `max_bytes`; longer files are kOutOfRange.
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+absl::Status FsyncDir(const std::string& dir);
+absl::Status MakeDirs(const std::string& path, unsigned mode = 0755);
+// Writes `contents` to `path` atomically (temp file, fsync, rename, fsync dir).
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents, unsigned mode);
+std::string Dirname(const std::string& path);
+std::string Basename(const std::string& path);
+// "2026-11-26T05:16:23Z" / "20261126T051623Z" / "2026-11-26", UTC.
+std::string Rfc3339Utc(int64_t unix_seconds);
+std::string CompactUtc(int64_t unix_seconds);
+std::string DateUtc(int64_t unix_seconds);
+
+}  // namespace hab

@@ -1,0 +1,193 @@
+#include "graphs/backup.h"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "engine/file_util.h"
+#include "engine/graph.h"
+#include "engine/status_macros.h"
+#include "nodes/age.h"
+#include "nodes/age_stream.h"
+#include "nodes/chunker.h"
+#include "nodes/local_destination.h"
+#include "nodes/store_sink.h"
+#include "nodes/tar.h"
+#include "nodes/zstd.h"
+
+namespace hab {
+
+bool BackupResult::ok() const {
+  for (const auto& s : sources) {
+    if (!s.status.ok()) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
+                                                              const PlanContext& pc) {
+  const DestinationSpec& d = spec.destination;
+  if (d.type == "local") {
+    return std::unique_ptr<Destination>(new LocalDestination(DestinationRoot(spec, pc)));
+  }
+  // TODO(issue 5, SFTP issue): the s3 and sftp destinations.
+  return absl::UnimplementedError(
+      absl::StrCat("destination type \"", d.type, "\" is not available in this build yet"));
+}
+
+namespace {
+
+absl::StatusOr<std::vector<age::X25519Recipient>> Recipients(const BackupSpec& spec) {
+  std::vector<age::X25519Recipient> out;
+  for (const auto& r : spec.recipients) {
+    HAB_ASSIGN_OR_RETURN(auto rec, age::X25519Recipient::Parse(r));
+    out.push_back(rec);
+  }
+  if (out.empty() && !spec.identity_file.empty()) {
+    // The product page allows an identity file as the recipient: derive it.
+    HAB_ASSIGN_OR_RETURN(auto ids, age::ReadIdentityFile(spec.identity_file));
+    for (const auto& id : ids) out.push_back(id.Recipient());
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no age recipient configured");
+  return out;
+}
+
+void ApplyRetention(const BackupSpec& spec, Destination& dest, SourceResult& r) {
+  if (spec.keep_last <= 0 || !r.status.ok()) return;
+  std::string dir_prefix;
+  size_t slash = r.archive_key.rfind('/');
+  if (slash != std::string::npos) dir_prefix = r.archive_key.substr(0, slash + 1);
+  auto listed = dest.List(dir_prefix + "hostatlas-backup-" + r.name + "-");
+  if (!listed.ok()) {
+    r.warnings.push_back(absl::StrCat("retention: list failed: ", listed.status().message()));
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> mine;  // (timestamp, key)
+  for (const auto& o : *listed) {
+    auto p = ParseArchiveName(Basename(o.key));
+    if (p.has_value() && p->source == r.name) mine.push_back({p->timestamp, o.key});
+  }
+  std::sort(mine.begin(), mine.end());
+  if (mine.size() <= static_cast<size_t>(spec.keep_last)) return;
+  size_t excess = mine.size() - static_cast<size_t>(spec.keep_last);
+  for (size_t i = 0; i < excess; ++i) {
+    if (mine[i].second == r.archive_key) continue;  // never the archive just written
+    absl::Status st = dest.Remove(mine[i].second);
+    if (st.ok()) {
+      r.deleted.push_back(mine[i].second);
+    } else {
+      r.warnings.push_back(absl::StrCat("retention: ", st.message()));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc) {
+  std::vector<std::string> problems;
+  for (const auto& s : spec.sources) {
+    if (s.type == "files") {
+      for (const auto& p : s.paths) {
+        if (::access(p.c_str(), R_OK) != 0) {
+          problems.push_back(absl::StrCat("source path: ", s.name, ": ", p, ": ", std::strerror(errno)));
+        }
+      }
+    } else {
+      problems.push_back(absl::StrCat("source type: ", s.name, ": ", s.type,
+                                      " sources are not available in this build yet"));
+    }
+  }
+  auto rec = Recipients(spec);
+  if (!rec.ok()) problems.push_back(absl::StrCat("encryption: recipient: ", rec.status().message()));
+  if (spec.verification == "deep" && spec.identity_file.empty()) {
+    problems.push_back("verification: deep: needs encryption.identity_file to decrypt the archive back"
+                       "\nhint: set encryption.identity_file or use verification.mode: size");
+  }
+  auto dest = OpenDestination(spec, pc);
+  if (!dest.ok()) {
+    problems.push_back(absl::StrCat("destination: ", spec.destination.type, ": ", dest.status().message()));
+  } else {
+    absl::Status st = (*dest)->Probe();
+    if (!st.ok()) {
+      problems.push_back(absl::StrCat("destination: ", (*dest)->Describe(), ": not writable: ", st.message()));
+    }
+  }
+  return problems;
+}
+
+BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std::atomic<bool>& cancel) {
+  BackupResult result;
+  GraphPlan plan = BuildBackupPlan(spec, pc);
+  auto dest_or = OpenDestination(spec, pc);
+  auto rec_or = Recipients(spec);
+  if (!dest_or.ok() || !rec_or.ok()) {
+    absl::Status st = !dest_or.ok() ? dest_or.status() : rec_or.status();
+    for (const auto& b : plan.branches) {
+      result.sources.push_back({.name = b.source, .type = b.source_type, .archive_key = b.archive_key, .status = st});
+    }
+    return result;
+  }
+  std::unique_ptr<Destination> dest = std::move(*dest_or);
+  MemoryBudget budget(spec.memory_limit);
+  Graph graph(&budget, spec.parallelism);
+  std::vector<std::shared_ptr<TarStats>> stats;
+  std::vector<std::shared_ptr<ArchiveDigest>> digests;
+  for (size_t i = 0; i < plan.branches.size(); ++i) {
+    const PlanBranch& b = plan.branches[i];
+    const SourceSpec& s = spec.sources[i];
+    BranchSpec bs;
+    bs.name = b.source;
+    auto st = std::make_shared<TarStats>();
+    stats.push_back(st);
+    bs.source = std::make_unique<TarSource>(
+        TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st);
+    bs.transforms.push_back(std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism));
+    bs.transforms.push_back(std::make_unique<ChunkerNode>(age::kChunkSize));
+    auto enc = AgeEncrypt::Create(*rec_or, spec.parallelism);
+    if (!enc.ok()) {
+      result.sources.push_back({.name = b.source, .type = b.source_type, .status = enc.status()});
+      return result;
+    }
+    bs.transforms.push_back(std::move(*enc));
+    auto digest = std::make_shared<ArchiveDigest>();
+    digests.push_back(digest);
+    bs.sink = std::make_unique<StoreSink>(dest.get(), b.archive_key, digest);
+    bs.admission_x100 = 300;
+    bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (256 << 10);
+    graph.AddBranch(std::move(bs));
+  }
+  std::vector<BranchResult> runs = graph.Run(cancel);
+  result.memory_peak = budget.peak();
+  for (size_t i = 0; i < runs.size(); ++i) {
+    SourceResult r;
+    r.name = plan.branches[i].source;
+    r.type = plan.branches[i].source_type;
+    r.archive_key = plan.branches[i].archive_key;
+    r.status = runs[i].status;
+    r.bytes_in = stats[i]->stream_bytes;
+    r.members = stats[i]->members;
+    r.bytes_out = digests[i]->bytes;
+    r.sha256 = digests[i]->sha256_hex;
+    r.seconds = runs[i].seconds;
+    r.warnings = runs[i].warnings;
+    if (r.status.ok() && spec.verification != "none") {
+      auto info = dest->Stat(r.archive_key);
+      if (!info.ok()) {
+        r.verification = absl::StrCat("failed: ", info.status().message());
+      } else if (info->size != r.bytes_out) {
+        r.verification = absl::StrCat("failed: size ", info->size, " at the destination, ", r.bytes_out, " written");
+      } else {
+        r.verification = "ok";
+      }
+      if (r.verification != "ok") {
+        r.status = absl::DataLossError(absl::StrCat("verification ", r.verification));
+      }
+    }
+    ApplyRetention(spec, *dest, r);
+    result.sources.push_back(std::move(r));
+  }
+  return result;
+}
+
+}  // namespace hab

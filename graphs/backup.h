@@ -1,0 +1,67 @@
+// Backup and restore execution: GraphPlan -> engine Graph -> run -> verify,
+// retention. The CLI calls these; they never exit the process.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/destination.h"
+#include "graphs/config.h"
+#include "graphs/plan.h"
+
+namespace hab {
+
+struct SourceResult {
+  std::string name;
+  std::string type;
+  std::string archive_key;
+  absl::Status status;
+  uint64_t bytes_in = 0;   // source stream bytes (tar stream / dump)
+  uint64_t bytes_out = 0;  // archive bytes
+  std::string sha256;
+  uint64_t members = 0;
+  std::string verification = "none";  // none | ok | failed: ...
+  double seconds = 0;
+  std::vector<std::string> warnings;
+  std::vector<std::string> deleted;  // retention
+};
+
+struct BackupResult {
+  std::vector<SourceResult> sources;
+  uint64_t memory_peak = 0;
+  bool ok() const;
+};
+
+absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
+                                                              const PlanContext& pc);
+
+// Pre-flight problems, one line each ("check: subject: reason"). Empty = ok.
+std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc);
+
+BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc,
+                       const std::atomic<bool>& cancel);
+
+struct RestoreOptions {
+  std::string target_dir;
+  std::string from_key;
+  std::string identity_file;  // overrides encryption.identity_file
+};
+
+struct RestoreItem {
+  std::string key;
+  std::string source;
+  absl::Status status;
+  uint64_t members = 0;
+  std::vector<std::string> warnings;
+};
+
+// Restores the newest archive of every source (or `from_key`). Config
+// problems (no identity, nothing to restore) are kInvalidArgument /
+// kNotFound before anything is written.
+absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, const PlanContext& pc,
+                                                    const RestoreOptions& options,
+                                                    const std::atomic<bool>& cancel);
+
+}  // namespace hab

@@ -1,0 +1,218 @@
+// Restore: archive key -> reverse graph: read -> age header -> age decrypt
+// (parallel) -> zstd decompress -> tar extract (staged) or dump file.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "engine/file_util.h"
+#include "engine/graph.h"
+#include "engine/status_macros.h"
+#include "engine/unique_fd.h"
+#include "graphs/backup.h"
+#include "nodes/age.h"
+#include "nodes/tar.h"
+#include "nodes/zstd.h"
+
+namespace hab {
+namespace {
+
+class ReaderSource : public Source {
+ public:
+  ReaderSource(std::unique_ptr<ObjectReader> reader, size_t chunk_bytes)
+      : reader_(std::move(reader)), chunk_bytes_(chunk_bytes) {}
+  std::string Name() const override { return "read"; }
+  absl::Status Produce(RunContext& ctx, const EmitFn& emit) override {
+    while (true) {
+      HAB_ASSIGN_OR_RETURN(Chunk c, ctx.NewSourceChunk(chunk_bytes_));
+      while (c.data.size() < c.data.capacity()) {
+        HAB_ASSIGN_OR_RETURN(size_t n, reader_->Read(c.data.writable().subspan(c.data.size())));
+        if (n == 0) {
+          c.last = true;
+          break;
+        }
+        c.data.resize(c.data.size() + n);
+      }
+      bool last = c.last;
+      HAB_RETURN_IF_ERROR(emit(std::move(c)));
+      if (last) return absl::OkStatus();
+    }
+  }
+
+ private:
+  std::unique_ptr<ObjectReader> reader_;
+  size_t chunk_bytes_;
+};
+
+// Writes a dump to "<dir>/<name>.partial", then renames it into place.
+class FileSink : public PlainSink {
+ public:
+  static absl::StatusOr<std::unique_ptr<FileSink>> Create(const std::string& path) {
+    HAB_RETURN_IF_ERROR(MakeDirs(Dirname(path)));
+    std::string partial = path + ".partial";
+    UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) return ErrnoStatus(errno, "create", partial);
+    return std::unique_ptr<FileSink>(new FileSink(path, partial, std::move(fd)));
+  }
+  ~FileSink() override { Abort(); }
+  absl::Status Write(std::span<const uint8_t> b) override {
+    bytes_ += b.size();
+    return WriteAll(fd_.get(), b, partial_);
+  }
+  absl::StatusOr<uint64_t> Commit() override {
+    if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync", partial_);
+    fd_.reset();
+    if (::renameat2(AT_FDCWD, partial_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
+      return ErrnoStatus(errno, "rename to", path_);
+    }
+    done_ = true;
+    HAB_RETURN_IF_ERROR(FsyncDir(Dirname(path_)));
+    return bytes_;
+  }
+  void Abort() noexcept override {
+    if (done_) return;
+    done_ = true;
+    fd_.reset();
+    ::unlink(partial_.c_str());
+  }
+
+ private:
+  FileSink(std::string path, std::string partial, UniqueFd fd)
+      : path_(std::move(path)), partial_(std::move(partial)), fd_(std::move(fd)) {}
+  std::string path_, partial_;
+  UniqueFd fd_;
+  uint64_t bytes_ = 0;
+  bool done_ = false;
+};
+
+// zstd decompression in front of a PlainSink, on the writer thread.
+class DecompressSink : public Sink {
+ public:
+  DecompressSink(std::unique_ptr<PlainSink> inner, std::shared_ptr<uint64_t> count,
+                 std::shared_ptr<std::vector<std::string>> warnings)
+      : inner_(std::move(inner)), count_(std::move(count)), warnings_(std::move(warnings)) {}
+  std::string Name() const override { return "extract"; }
+  absl::Status Write(RunContext& ctx, const Chunk& chunk) override {
+    return zstd_.Feed(chunk.bytes(), [&](std::span<const uint8_t> b) { return inner_->Write(b); });
+  }
+  absl::StatusOr<SinkReport> Commit(RunContext& ctx) override {
+    HAB_RETURN_IF_ERROR(zstd_.Finish());
+    auto n = inner_->Commit();
+    *warnings_ = inner_->TakeWarnings();
+    HAB_RETURN_IF_ERROR(n.status());
+    *count_ = *n;
+    return SinkReport{"", *n};
+  }
+  void Abort() noexcept override {
+    inner_->Abort();
+    *warnings_ = inner_->TakeWarnings();
+  }
+
+ private:
+  std::unique_ptr<PlainSink> inner_;
+  ZstdDecompressor zstd_;
+  std::shared_ptr<uint64_t> count_;
+  std::shared_ptr<std::vector<std::string>> warnings_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, const PlanContext& pc,
+                                                    const RestoreOptions& options,
+                                                    const std::atomic<bool>& cancel) {
+  std::string identity_file = options.identity_file.empty() ? spec.identity_file : options.identity_file;
+  if (identity_file.empty()) {
+    return absl::InvalidArgumentError(
+        "restore needs the private key: set encryption.identity_file or pass --identity FILE");
+  }
+  HAB_ASSIGN_OR_RETURN(std::vector<age::X25519Identity> ids, age::ReadIdentityFile(identity_file));
+  HAB_ASSIGN_OR_RETURN(std::unique_ptr<Destination> dest, OpenDestination(spec, pc));
+
+  // Which archives: the one named, or the newest of each configured source.
+  std::vector<std::pair<std::string, ParsedArchiveName>> todo;
+  if (!options.from_key.empty()) {
+    auto p = ParseArchiveName(Basename(options.from_key));
+    if (!p.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", options.from_key,
+                                                     "\" is not a hostatlas-backup archive name"));
+    }
+    todo.push_back({options.from_key, *p});
+  } else {
+    std::string prefix = spec.destination.type == "s3" ? DestinationRoot(spec, pc) : "";
+    HAB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, dest->List(prefix + "hostatlas-backup-"));
+    std::map<std::string, std::pair<std::string, ParsedArchiveName>> newest;
+    for (const auto& o : objects) {
+      auto p = ParseArchiveName(Basename(o.key));
+      if (!p.has_value()) continue;
+      bool configured = false;
+      for (const auto& s : spec.sources) configured |= s.name == p->source;
+      if (!configured) continue;
+      auto it = newest.find(p->source);
+      if (it == newest.end() || it->second.second.timestamp < p->timestamp) newest[p->source] = {o.key, *p};
+    }
+    for (auto& [_, v] : newest) todo.push_back(v);
+    if (todo.empty()) {
+      return absl::NotFoundError(absl::StrCat("no archives of the configured sources at ", dest->Describe()));
+    }
+  }
+
+  MemoryBudget budget(spec.memory_limit);
+  size_t chunk = ChunkBytesFor(spec.memory_limit);
+  std::vector<RestoreItem> items;
+  std::vector<std::shared_ptr<uint64_t>> counts;
+  std::vector<std::shared_ptr<std::vector<std::string>>> warns;
+  Graph graph(&budget, spec.parallelism);
+  for (auto& [key, parsed] : todo) {
+    RestoreItem item{.key = key, .source = parsed.source};
+    auto reader = dest->Open(key);
+    std::unique_ptr<PlainSink> plain;
+    absl::Status st = reader.status();
+    if (st.ok()) {
+      if (parsed.ext == "tar") {
+        auto x = TarExtractor::Create(absl::StrCat(options.target_dir, "/", parsed.source));
+        st = x.status();
+        if (st.ok()) plain = std::move(*x);
+      } else {
+        auto f = FileSink::Create(absl::StrCat(options.target_dir, "/", parsed.source, ".", parsed.ext));
+        st = f.status();
+        if (st.ok()) plain = std::move(*f);
+      }
+    }
+    if (!st.ok()) {
+      item.status = st;
+      items.push_back(std::move(item));
+      continue;
+    }
+    BranchSpec bs;
+    bs.name = parsed.source;
+    bs.source = std::make_unique<ReaderSource>(std::move(*reader), chunk);
+    auto state = std::make_shared<AgeDecryptState>();
+    std::vector<age::X25519Identity> my_ids;
+    for (const auto& id : ids) my_ids.push_back(*age::X25519Identity::Parse(id.ToString()));
+    bs.transforms.push_back(std::make_unique<AgeDecryptFramer>(std::move(my_ids), state));
+    bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, spec.parallelism));
+    auto count = std::make_shared<uint64_t>(0);
+    auto w = std::make_shared<std::vector<std::string>>();
+    bs.sink = std::make_unique<DecompressSink>(std::move(plain), count, w);
+    bs.admission_x100 = 200;
+    bs.fixed_bytes = AgeDecryptFramer::age_unit() + (2 << 20);
+    graph.AddBranch(std::move(bs));
+    counts.push_back(count);
+    warns.push_back(w);
+    items.push_back(std::move(item));
+  }
+  std::vector<BranchResult> runs = graph.Run(cancel);
+  size_t r = 0;
+  for (auto& item : items) {
+    if (!item.status.ok()) continue;
+    item.status = runs[r].status;
+    item.members = *counts[r];
+    item.warnings = *warns[r];
+    for (auto& w : runs[r].warnings) item.warnings.push_back(w);
+    ++r;
+  }
+  return items;
+}
+
+}  // namespace hab

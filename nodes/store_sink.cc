@@ -1,0 +1,34 @@
+#include "nodes/store_sink.h"
+
+#include "absl/strings/escaping.h"
+#include "engine/status_macros.h"
+
+namespace hab {
+
+absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
+  if (!writer_) {
+    // Created lazily so a branch that fails before its first byte leaves
+    // nothing behind, not even a .partial.
+    HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_));
+  }
+  if (chunk.data.empty()) return absl::OkStatus();
+  crypto_hash_sha256_update(&sha_, chunk.data.data(), chunk.data.size());
+  bytes_ += chunk.data.size();
+  return writer_->Write(chunk.bytes());
+}
+
+absl::StatusOr<SinkReport> StoreSink::Commit(RunContext& ctx) {
+  if (!writer_) return absl::InternalError("commit without any data");
+  HAB_ASSIGN_OR_RETURN(uint64_t size, writer_->Commit());
+  uint8_t h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&sha_, h);
+  digest_->sha256_hex = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(h), sizeof h));
+  digest_->bytes = bytes_;
+  return SinkReport{key_, size};
+}
+
+void StoreSink::Abort() noexcept {
+  if (writer_) writer_->Abort();
+}
+
+}  // namespace hab

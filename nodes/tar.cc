@@ -1,0 +1,505 @@
+#include "nodes/tar.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/file_util.h"
+#include "engine/status_macros.h"
+
+namespace hab {
+namespace {
+
+struct ArchiveWriteDeleter {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct ArchiveReadDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+struct ResolverDeleter {
+  void operator()(archive_entry_linkresolver* r) const { archive_entry_linkresolver_free(r); }
+};
+using WriteArchive = std::unique_ptr<archive, ArchiveWriteDeleter>;
+using ReadArchive = std::unique_ptr<archive, ArchiveReadDeleter>;
+using Entry = std::unique_ptr<archive_entry, EntryDeleter>;
+
+std::string ArchiveError(archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg ? msg : "unknown libarchive error";
+}
+
+bool ClassMatch(absl::string_view p, size_t& i, char c) {
+  // p[i] == '['; on return i is past ']'.
+  size_t j = i + 1;
+  bool negate = j < p.size() && (p[j] == '!' || p[j] == '^');
+  if (negate) ++j;
+  bool matched = false;
+  bool first = true;
+  while (j < p.size() && (first || p[j] != ']')) {
+    first = false;
+    if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
+      if (c >= p[j] && c <= p[j + 2]) matched = true;
+      j += 3;
+    } else {
+      if (c == p[j]) matched = true;
+      ++j;
+    }
+  }
+  i = j + 1;
+  return matched != negate;
+}
+
+bool Match(absl::string_view p, absl::string_view s) {
+  size_t i = 0, j = 0;
+  while (i < p.size()) {
+    if (p.substr(i, 2) == "**") {
+      absl::string_view rest = p.substr(i + 2);
+      if (rest.empty()) return true;
+      if (rest[0] == '/') {
+        rest.remove_prefix(1);
+        // "**/" matches zero or more whole components.
+        if (Match(rest, s.substr(j))) return true;
+        for (size_t k = j; k < s.size(); ++k) {
+          if (s[k] == '/' && Match(rest, s.substr(k + 1))) return true;
+        }
+        return false;
+      }
+      for (size_t k = j; k <= s.size(); ++k) {
+        if (Match(rest, s.substr(k))) return true;
+      }
+      return false;
+    }
+    char c = p[i];
+    if (c == '*') {
+      absl::string_view rest = p.substr(i + 1);
+      for (size_t k = j; k <= s.size(); ++k) {
+        if (Match(rest, s.substr(k))) return true;
+        if (k < s.size() && s[k] == '/') break;
+      }
+      return false;
+    }
+    if (j >= s.size()) return false;
+    if (c == '?') {
+      if (s[j] == '/') return false;
+      ++i;
+      ++j;
+    } else if (c == '[') {
+      if (s[j] == '/' || !ClassMatch(p, i, s[j])) return false;
+      ++j;
+    } else {
+      if (c == '\\' && i + 1 < p.size()) c = p[++i];
+      if (c != s[j]) return false;
+      ++i;
+      ++j;
+    }
+  }
+  return j == s.size();
+}
+
+}  // namespace
+
+bool GlobMatch(absl::string_view pattern, absl::string_view path) {
+  pattern = absl::StripPrefix(pattern, "/");
+  path = absl::StripPrefix(path, "/");
+  if (pattern.find('/') == absl::string_view::npos) {
+    for (absl::string_view comp : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+      if (Match(pattern, comp)) return true;
+    }
+    return false;
+  }
+  return Match(pattern, path);
+}
+
+bool Excluded(const std::vector<std::string>& patterns, absl::string_view member) {
+  for (const auto& p : patterns) {
+    if (GlobMatch(p, member)) return true;
+  }
+  return false;
+}
+
+struct TarWriteCallbacks {
+  static la_ssize_t Write(archive*, void* self, const void* buf, size_t size) {
+    auto* src = static_cast<TarSource*>(self);
+    absl::Status st = src->Append(buf, size);
+    if (!st.ok()) {
+      src->callback_status_ = st;
+      return -1;
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+};
+
+absl::Status TarSource::Append(const void* data, size_t size) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  stats_->stream_bytes += size;
+  while (size > 0) {
+    if (!current_.has_value()) {
+      HAB_ASSIGN_OR_RETURN(Chunk c, ctx_->NewSourceChunk(options_.chunk_bytes));
+      current_ = std::move(c);
+    }
+    size_t room = current_->data.capacity() - current_->data.size();
+    size_t n = std::min(room, size);
+    current_->data.append({p, n});
+    p += n;
+    size -= n;
+    if (current_->data.size() == current_->data.capacity()) {
+      Chunk full = std::move(*current_);
+      current_.reset();
+      HAB_RETURN_IF_ERROR((*emit_)(std::move(full)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
+  ctx_ = &ctx;
+  emit_ = &emit;
+  WriteArchive a(archive_write_new());
+  archive_write_set_format_pax_restricted(a.get());
+  archive_write_add_filter_none(a.get());
+  if (archive_write_open2(a.get(), this, nullptr, &TarWriteCallbacks::Write, nullptr, nullptr) !=
+      ARCHIVE_OK) {
+    return absl::InternalError(absl::StrCat("tar: open: ", ArchiveError(a.get())));
+  }
+  std::unique_ptr<archive_entry_linkresolver, ResolverDeleter> resolver(
+      archive_entry_linkresolver_new());
+  archive_entry_linkresolver_set_strategy(resolver.get(), archive_format(a.get()));
+  auto write_failed = [&]() -> absl::Status {
+    if (!callback_status_.ok()) return callback_status_;
+    return absl::InternalError(absl::StrCat("tar: write: ", ArchiveError(a.get())));
+  };
+
+  for (const std::string& root : options_.paths) {
+    ReadArchive disk(archive_read_disk_new());
+    archive_read_disk_set_symlink_physical(disk.get());
+    archive_read_disk_set_standard_lookup(disk.get());
+    archive_read_disk_set_behavior(disk.get(), ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
+                                                   ARCHIVE_READDISK_NO_XATTR |
+                                                   ARCHIVE_READDISK_NO_ACL |
+                                                   ARCHIVE_READDISK_NO_FFLAGS);
+    if (archive_read_disk_open(disk.get(), root.c_str()) != ARCHIVE_OK) {
+      return absl::NotFoundError(absl::StrCat("tar: ", root, ": ", ArchiveError(disk.get())));
+    }
+    bool first = true;
+    while (true) {
+      if (ctx.cancelled()) return absl::CancelledError("tar cancelled");
+      Entry entry(archive_entry_new());
+      int r = archive_read_next_header2(disk.get(), entry.get());
+      if (r == ARCHIVE_EOF) break;
+      if (r == ARCHIVE_FATAL) {
+        if (first) return absl::NotFoundError(absl::StrCat("tar: ", root, ": ", ArchiveError(disk.get())));
+        ctx.Warn(absl::StrCat("tar: stopped walking ", root, ": ", ArchiveError(disk.get())));
+        break;
+      }
+      first = false;
+      std::string path = archive_entry_pathname(entry.get()) ? archive_entry_pathname(entry.get()) : "";
+      if (r == ARCHIVE_FAILED || r == ARCHIVE_RETRY) {
+        ctx.Warn(absl::StrCat("tar: skipped ", path, ": ", ArchiveError(disk.get())));
+        continue;
+      }
+      if (r == ARCHIVE_WARN) ctx.Warn(absl::StrCat("tar: ", path, ": ", ArchiveError(disk.get())));
+      std::string member(absl::StripPrefix(path, "/"));
+      while (absl::StartsWith(member, "/")) member.erase(0, 1);
+      if (!member.empty() && Excluded(options_.exclude, member)) continue;
+      if (archive_read_disk_can_descend(disk.get())) archive_read_disk_descend(disk.get());
+      if (member.empty()) continue;  // the root directory "/" itself
+      archive_entry_copy_pathname(entry.get(), member.c_str());
+      if (const char* hl = archive_entry_hardlink(entry.get())) {
+        archive_entry_copy_hardlink(entry.get(), std::string(absl::StripPrefix(hl, "/")).c_str());
+      }
+      archive_entry* e = entry.release();
+      archive_entry* spare = nullptr;
+      archive_entry_linkify(resolver.get(), &e, &spare);
+      Entry owned(e), owned_spare(spare);
+      if (e == nullptr) continue;
+      // The linkresolver rewrites a repeated inode into a hardlink entry whose
+      // target is the first name: strip our prefix from it too.
+      if (const char* hl = archive_entry_hardlink(e)) {
+        archive_entry_copy_hardlink(e, std::string(absl::StripPrefix(hl, "/")).c_str());
+      }
+      r = archive_write_header(a.get(), e);
+      if (r == ARCHIVE_FATAL) return write_failed();
+      if (r < ARCHIVE_OK) {
+        ctx.Warn(absl::StrCat("tar: ", path, ": ", ArchiveError(a.get())));
+        if (r == ARCHIVE_FAILED) continue;
+      }
+      ++stats_->members;
+      if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
+          archive_entry_hardlink(e) == nullptr) {
+        const void* buf;
+        size_t size;
+        la_int64_t offset;
+        // Like bsdtar: holes are written as zeros through archive_write_data,
+        // and the pax writer drops the bytes that fall in the entry's sparse
+        // map, so sparse files stay sparse.
+        la_int64_t progress = 0;
+        bool write_error = false;
+        while (!write_error &&
+               (r = archive_read_data_block(disk.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
+          if (ctx.cancelled()) return absl::CancelledError("tar cancelled");
+          while (offset > progress && !write_error) {
+            static const std::vector<uint8_t> kZeros(1 << 16, 0);
+            size_t n = static_cast<size_t>(std::min<la_int64_t>(offset - progress, kZeros.size()));
+            la_ssize_t w = archive_write_data(a.get(), kZeros.data(), n);
+            if (w <= 0) write_error = true;
+            else progress += w;
+          }
+          if (!write_error && size > 0) {
+            la_ssize_t w = archive_write_data(a.get(), buf, size);
+            if (w < 0) write_error = true;
+            else progress += w;
+          }
+          stats_->input_bytes += size;
+        }
+        if (write_error) {
+          if (!callback_status_.ok()) return callback_status_;
+          return write_failed();
+        }
+        if (r != ARCHIVE_EOF && r != ARCHIVE_OK) {
+          // The header promised more bytes than we could read: libarchive
+          // pads the member with zeros, and the run records the file.
+          ctx.Warn(absl::StrCat("tar: ", path, " could not be read completely (",
+                                ArchiveError(disk.get()), "); the archived copy is padded"));
+        }
+      }
+      if (archive_write_finish_entry(a.get()) == ARCHIVE_FATAL) return write_failed();
+    }
+  }
+  // Entries the resolver deferred (none for tar formats, but drain anyway).
+  while (true) {
+    archive_entry* e = nullptr;
+    archive_entry* spare = nullptr;
+    archive_entry_linkify(resolver.get(), &e, &spare);
+    Entry owned(e), owned_spare(spare);
+    if (e == nullptr) break;
+    if (archive_write_header(a.get(), e) == ARCHIVE_FATAL) return write_failed();
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return write_failed();
+  Chunk last;
+  if (current_.has_value()) {
+    last = std::move(*current_);
+    current_.reset();
+  } else {
+    HAB_ASSIGN_OR_RETURN(last, ctx.NewSourceChunk(0));
+  }
+  last.last = true;
+  return emit(std::move(last));
+}
+
+// ---------------------------------------------------------------- extract
+
+namespace {
+
+// A member name is safe if it is relative and has no ".." component.
+bool SafeName(absl::string_view name) {
+  if (name.empty() || name[0] == '/') return false;
+  for (absl::string_view comp : absl::StrSplit(name, '/')) {
+    if (comp == "..") return false;
+  }
+  return true;
+}
+
+int RemoveOne(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+}  // namespace
+
+absl::Status RemoveTree(const std::string& path) {
+  if (::nftw(path.c_str(), RemoveOne, 32, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+    return ErrnoStatus(errno, "remove", path);
+  }
+  return absl::OkStatus();
+}
+
+TarExtractor::TarExtractor(std::string target, std::string staging)
+    : target_(std::move(target)), staging_(std::move(staging)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+TarExtractor::~TarExtractor() { Abort(); }
+
+absl::StatusOr<std::unique_ptr<TarExtractor>> TarExtractor::Create(const std::string& target) {
+  struct stat st;
+  bool existed = ::lstat(target.c_str(), &st) == 0;
+  HAB_RETURN_IF_ERROR(MakeDirs(target));
+  char real[PATH_MAX];
+  if (::realpath(target.c_str(), real) == nullptr) return ErrnoStatus(errno, "realpath", target);
+  std::random_device rd;
+  std::string staging = absl::StrCat(real, "/.hostatlas-restore-", ::getpid(), "-", rd() % 100000);
+  if (::mkdir(staging.c_str(), 0700) != 0) return ErrnoStatus(errno, "mkdir", staging);
+  auto x = std::unique_ptr<TarExtractor>(new TarExtractor(real, staging));
+  x->created_target_ = !existed;
+  return x;
+}
+
+void TarExtractor::Run() {
+  absl::Status st = Extract();
+  {
+    absl::MutexLock lock(&mu_);
+    status_ = st;
+    finished_ = true;
+  }
+  queue_.Close();  // unblocks a Write waiting for room
+}
+
+absl::Status TarExtractor::Extract() {
+  ReadArchive in(archive_read_new());
+  archive_read_support_format_tar(in.get());
+  archive_read_support_format_gnutar(in.get());
+  auto read_cb = +[](archive*, void* self, const void** buf) -> la_ssize_t {
+    auto* x = static_cast<TarExtractor*>(self);
+    std::optional<std::vector<uint8_t>> next = x->queue_.Pop();
+    if (!next.has_value()) return 0;
+    x->reading_ = std::move(*next);
+    *buf = x->reading_.data();
+    return static_cast<la_ssize_t>(x->reading_.size());
+  };
+  if (archive_read_open(in.get(), this, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
+    return absl::DataLossError(absl::StrCat("tar: ", ArchiveError(in.get())));
+  }
+  WriteArchive out(archive_write_disk_new());
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SPARSE | ARCHIVE_EXTRACT_UNLINK;
+  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+  archive_write_disk_set_options(out.get(), flags);
+  archive_write_disk_set_standard_lookup(out.get());
+  auto warn = [this](std::string m) {
+    absl::MutexLock lock(&mu_);
+    warnings_.push_back(std::move(m));
+  };
+  archive_entry* entry;
+  while (true) {
+    int r = archive_read_next_header(in.get(), &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) return absl::DataLossError(absl::StrCat("tar: ", ArchiveError(in.get())));
+    std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
+    std::string clean(absl::StripPrefix(name, "./"));
+    if (!SafeName(clean)) {
+      warn(absl::StrCat("refused member \"", name, "\": absolute path or \"..\" component"));
+      continue;
+    }
+    archive_entry_copy_pathname(entry, absl::StrCat(staging_, "/", clean).c_str());
+    if (const char* hl = archive_entry_hardlink(entry)) {
+      std::string target(absl::StripPrefix(hl, "./"));
+      if (!SafeName(target)) {
+        warn(absl::StrCat("refused member \"", name, "\": hardlink to \"", hl,
+                          "\" points outside the restore directory"));
+        continue;
+      }
+      archive_entry_copy_hardlink(entry, absl::StrCat(staging_, "/", target).c_str());
+    }
+    r = archive_write_header(out.get(), entry);
+    if (r == ARCHIVE_FATAL) return absl::InternalError(absl::StrCat("extract ", name, ": ", ArchiveError(out.get())));
+    if (r < ARCHIVE_OK) {
+      warn(absl::StrCat("refused member \"", name, "\": ", ArchiveError(out.get())));
+      if (r == ARCHIVE_FAILED) continue;
+    }
+    const void* buf;
+    size_t size;
+    la_int64_t offset;
+    while ((r = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
+      if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK) {
+        return absl::InternalError(absl::StrCat("extract ", name, ": ", ArchiveError(out.get())));
+      }
+    }
+    if (r != ARCHIVE_EOF) return absl::DataLossError(absl::StrCat("tar: ", name, ": ", ArchiveError(in.get())));
+    if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
+      return absl::InternalError(absl::StrCat("extract ", name, ": ", ArchiveError(out.get())));
+    }
+    ++members_;
+  }
+  if (archive_write_close(out.get()) != ARCHIVE_OK) {
+    return absl::InternalError(absl::StrCat("extract: ", ArchiveError(out.get())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TarExtractor::Write(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return absl::OkStatus();
+  if (!queue_.Push(std::vector<uint8_t>(bytes.begin(), bytes.end()))) {
+    absl::MutexLock lock(&mu_);
+    return status_.ok() ? absl::InternalError("tar extractor stopped early") : status_;
+  }
+  return absl::OkStatus();
+}
+
+void TarExtractor::Join() {
+  queue_.Close();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<uint64_t> TarExtractor::Commit() {
+  Join();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!status_.ok()) {
+      absl::Status st = status_;
+      Abort();
+      return st;
+    }
+  }
+  // Move every staged top-level entry into place; refuse to replace anything.
+  std::vector<std::string> names;
+  DIR* d = ::opendir(staging_.c_str());
+  if (d == nullptr) return ErrnoStatus(errno, "open", staging_);
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& n : names) {
+    struct stat st;
+    std::string dst = target_ + "/" + n;
+    if (::lstat(dst.c_str(), &st) == 0) {
+      Abort();
+      return absl::AlreadyExistsError(absl::StrCat(
+          dst, " already exists; restore into an empty directory (nothing was changed)"));
+    }
+  }
+  for (const auto& n : names) {
+    std::string src = staging_ + "/" + n, dst = target_ + "/" + n;
+    if (::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
+      absl::Status st = ErrnoStatus(errno, "move into place", dst);
+      Abort();
+      return st;
+    }
+  }
+  ::rmdir(staging_.c_str());
+  done_ = true;
+  return members_;
+}
+
+void TarExtractor::Abort() noexcept {
+  Join();
+  if (done_) return;
+  done_ = true;
+  RemoveTree(staging_).IgnoreError();
+  // Leave the parent as it was: remove the target only if we created it.
+  if (created_target_) ::rmdir(target_.c_str());
+}
+
+std::vector<std::string> TarExtractor::TakeWarnings() {
+  absl::MutexLock lock(&mu_);
+  return std::move(warnings_);
+}
+
+}  // namespace hab

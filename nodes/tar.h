@@ -1,0 +1,112 @@
+// TarSource / TarExtractor: the files source and its inverse, on libarchive.
+//
+// TarSource walks each configured path with archive_read_disk (symlinks are
+// archived as links and never followed, mount points below a root are not
+// crossed) and writes a pax (restricted) tar stream: ustar headers, plus pax
+// extended headers only where ustar cannot express an entry (long or
+// non-ASCII names, large files, sparse maps). Member names are the source
+// paths without the leading '/', like GNU tar. Hardlinks stay hardlinks
+// (archive_entry_linkresolver), sparse files stay sparse. A file that
+// vanishes or cannot be read is a warning (RunContext::Warn), not a failure.
+//
+// TarExtractor runs libarchive's reader on its own thread, fed through a
+// bounded queue by Write(). Members are extracted into a private staging
+// directory inside the target and moved into place only by Commit(), which
+// the restore calls after the final age chunk authenticated; Abort() removes
+// the staging directory, so a failed restore leaves the target as it was.
+// Hostile names (absolute, "..", through a symlink, hardlinks pointing
+// outside) are refused with a warning naming the member.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/blocking_queue.h"
+#include "engine/node.h"
+
+namespace hab {
+
+// Exclude globs: a pattern without '/' matches the name of any path
+// component ("*.log", "node_modules"); a pattern with '/' matches the whole
+// member name, where "**" spans any number of components ("**/vendor").
+bool GlobMatch(absl::string_view pattern, absl::string_view path);
+bool Excluded(const std::vector<std::string>& patterns, absl::string_view member);
+
+struct TarOptions {
+  std::vector<std::string> paths;    // absolute
+  std::vector<std::string> exclude;  // globs
+  size_t chunk_bytes = 4 << 20;
+};
+
+struct TarStats {
+  std::atomic<uint64_t> members{0};
+  std::atomic<uint64_t> input_bytes{0};  // file data bytes read
+  std::atomic<uint64_t> stream_bytes{0};  // tar stream bytes produced
+};
+
+class TarSource : public Source {
+ public:
+  TarSource(TarOptions options, std::shared_ptr<TarStats> stats)
+      : options_(std::move(options)), stats_(std::move(stats)) {}
+  std::string Name() const override { return "tar"; }
+  absl::Status Produce(RunContext& ctx, const EmitFn& emit) override;
+
+ private:
+  friend struct TarWriteCallbacks;
+  absl::Status Append(const void* data, size_t size);
+
+  TarOptions options_;
+  std::shared_ptr<TarStats> stats_;
+  RunContext* ctx_ = nullptr;
+  const EmitFn* emit_ = nullptr;
+  std::optional<Chunk> current_;
+  absl::Status callback_status_;
+};
+
+// A byte sink behind the restore's zstd decompressor.
+class PlainSink {
+ public:
+  virtual ~PlainSink() = default;
+  virtual absl::Status Write(std::span<const uint8_t> bytes) = 0;
+  // Returns a short summary (members extracted, bytes written).
+  virtual absl::StatusOr<uint64_t> Commit() = 0;
+  virtual void Abort() noexcept = 0;
+  virtual std::vector<std::string> TakeWarnings() { return {}; }
+};
+
+class TarExtractor : public PlainSink {
+ public:
+  // `target` is created if missing. Staging lives inside it.
+  static absl::StatusOr<std::unique_ptr<TarExtractor>> Create(const std::string& target);
+  ~TarExtractor() override;
+  absl::Status Write(std::span<const uint8_t> bytes) override;
+  absl::StatusOr<uint64_t> Commit() override;  // returns members extracted
+  void Abort() noexcept override;
+  std::vector<std::string> TakeWarnings() override;
+
+ private:
+  TarExtractor(std::string target, std::string staging);
+  void Run();
+  absl::Status Extract();
+  void Join();
+
+  std::string target_, staging_;
+  BlockingQueue<std::vector<uint8_t>> queue_{4};
+  std::vector<uint8_t> reading_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
+  uint64_t members_ = 0;
+  bool finished_ = false;
+  bool created_target_ = false;
+  bool done_ = false;
+};
+
+// Removes a directory tree without following symlinks.
+absl::Status RemoveTree(const std::string& path);
+
+}  // namespace hab
