@@ -1,6 +1,10 @@
 // hostatlas-backup: entry point. Process-wide setup (libsodium, signals)
 // happens here once; everything else lives in cli/commands.cc.
+#include <langinfo.h>
+
+#include <clocale>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +35,11 @@ void Usage() {
 
 int main(int argc, char** argv) {
   hab::EnsureSodium();
+  // libarchive converts names through the locale: without a UTF-8 one
+  // (cron's "C"), non-ASCII names would be stored as raw bytes with a
+  // warning. Use the user's locale if it is UTF-8, else C.UTF-8.
+  std::setlocale(LC_CTYPE, "");
+  if (std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
   hab::cli::GlobalFlags g;
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> rest;

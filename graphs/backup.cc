@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "engine/fault.h"
 #include "engine/file_util.h"
 #include "engine/graph.h"
 #include "engine/status_macros.h"
@@ -131,6 +132,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
   std::unique_ptr<Destination> dest = std::move(*dest_or);
   MemoryBudget budget(spec.memory_limit);
   Graph graph(&budget, spec.parallelism);
+  std::optional<FaultSpec> fault = FaultFromEnv();
   std::vector<std::shared_ptr<TarStats>> stats;
   std::vector<std::shared_ptr<ArchiveDigest>> digests;
   for (size_t i = 0; i < plan.branches.size(); ++i) {
@@ -140,19 +142,20 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     bs.name = b.source;
     auto st = std::make_shared<TarStats>();
     stats.push_back(st);
-    bs.source = std::make_unique<TarSource>(
-        TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st);
-    bs.transforms.push_back(std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism));
-    bs.transforms.push_back(std::make_unique<ChunkerNode>(age::kChunkSize));
+    bs.source = MaybeFaulty(std::make_unique<TarSource>(
+        TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st), fault);
+    bs.transforms.push_back(MaybeFaulty(
+        std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism), fault));
+    bs.transforms.push_back(MaybeFaulty(std::make_unique<ChunkerNode>(age::kChunkSize), fault));
     auto enc = AgeEncrypt::Create(*rec_or, spec.parallelism);
     if (!enc.ok()) {
       result.sources.push_back({.name = b.source, .type = b.source_type, .status = enc.status()});
       return result;
     }
-    bs.transforms.push_back(std::move(*enc));
+    bs.transforms.push_back(MaybeFaulty(std::move(*enc), fault));
     auto digest = std::make_shared<ArchiveDigest>();
     digests.push_back(digest);
-    bs.sink = std::make_unique<StoreSink>(dest.get(), b.archive_key, digest);
+    bs.sink = MaybeFaulty(std::make_unique<StoreSink>(dest.get(), b.archive_key, digest), fault);
     bs.admission_x100 = 300;
     bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (256 << 10);
     graph.AddBranch(std::move(bs));

@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "engine/file_util.h"
 #include "engine/status_macros.h"
+#include "engine/unique_fd.h"
 
 namespace hab {
 namespace {
@@ -169,6 +170,143 @@ absl::Status TarSource::Append(const void* data, size_t size) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Opens a file for reading without following a symlink swapped in after
+// lstat, and without updating its atime when we may.
+int OpenForRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  return fd;
+}
+
+}  // namespace
+
+// Walks depth-first with sorted names: every directory's whole subtree
+// follows its entry, which is the order in which GNU tar restores directory
+// mtimes correctly (it sets them when extraction leaves a directory).
+class TarWalker {
+ public:
+  TarWalker(TarSource* src, RunContext& ctx, archive* out, archive* disk,
+            archive_entry_linkresolver* resolver, const TarOptions& options, TarStats& stats)
+      : src_(src), ctx_(ctx), out_(out), disk_(disk), resolver_(resolver), options_(options),
+        stats_(stats), buf_(1 << 20) {}
+
+  absl::Status WalkRoot(const std::string& root) {
+    struct stat st;
+    if (::lstat(root.c_str(), &st) != 0) return ErrnoStatus(errno, "tar: source path", root);
+    root_dev_ = st.st_dev;
+    return Visit(root, st);
+  }
+
+ private:
+  absl::Status Visit(const std::string& path, const struct stat& st) {
+    if (ctx_.cancelled()) return absl::CancelledError("tar cancelled");
+    std::string member(absl::StripPrefix(path, "/"));
+    while (absl::StartsWith(member, "/")) member.erase(0, 1);
+    if (!member.empty()) HAB_RETURN_IF_ERROR(Emit(path, member, st));
+    // Do not descend into other file systems (mount points stay as empty
+    // directories), nor through symlinks (lstat never reports a link as a dir).
+    if (!S_ISDIR(st.st_mode) || st.st_dev != root_dev_) return absl::OkStatus();
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) {
+      ctx_.Warn(absl::StrCat("tar: cannot list ", path, ": ", std::strerror(errno)));
+      return absl::OkStatus();
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    std::string base = path == "/" ? "" : path;
+    for (const auto& n : names) {
+      std::string child = base + "/" + n;
+      std::string child_member(absl::StripPrefix(child, "/"));
+      if (Excluded(options_.exclude, child_member)) continue;
+      struct stat cst;
+      if (::lstat(child.c_str(), &cst) != 0) {
+        ctx_.Warn(absl::StrCat("tar: skipped ", child, ": ", std::strerror(errno)));
+        continue;
+      }
+      HAB_RETURN_IF_ERROR(Visit(child, cst));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteFailed() {
+    if (!src_->callback_status_.ok()) return src_->callback_status_;
+    return absl::InternalError(absl::StrCat("tar: write: ", ArchiveError(out_)));
+  }
+
+  absl::Status Emit(const std::string& path, const std::string& member, const struct stat& st) {
+    UniqueFd fd;
+    if (S_ISREG(st.st_mode)) {
+      fd.reset(OpenForRead(path));
+      if (!fd) {
+        ctx_.Warn(absl::StrCat("tar: skipped ", path, ": ", std::strerror(errno)));
+        return absl::OkStatus();
+      }
+    }
+    Entry entry(archive_entry_new());
+    archive_entry_copy_pathname(entry.get(), path.c_str());
+    archive_entry_copy_sourcepath(entry.get(), path.c_str());
+    int r = archive_read_disk_entry_from_file(disk_, entry.get(), fd ? fd.get() : -1, &st);
+    if (r < ARCHIVE_WARN) {
+      ctx_.Warn(absl::StrCat("tar: skipped ", path, ": ", ArchiveError(disk_)));
+      return absl::OkStatus();
+    }
+    archive_entry_copy_pathname(entry.get(), member.c_str());
+    archive_entry* e = entry.release();
+    archive_entry* spare = nullptr;
+    archive_entry_linkify(resolver_, &e, &spare);
+    Entry owned(e), owned_spare(spare);
+    if (e == nullptr) return absl::OkStatus();
+    r = archive_write_header(out_, e);
+    if (r == ARCHIVE_FATAL) return WriteFailed();
+    if (r < ARCHIVE_OK) {
+      ctx_.Warn(absl::StrCat("tar: ", path, ": ", ArchiveError(out_)));
+      if (r == ARCHIVE_FAILED) return absl::OkStatus();
+    }
+    ++stats_.members;
+    if (fd && archive_entry_size(e) > 0 && archive_entry_hardlink(e) == nullptr) {
+      // Holes read as zeros; the pax writer drops the bytes that fall in the
+      // entry's sparse map, so sparse files stay sparse in the archive.
+      int64_t want = archive_entry_size(e), done = 0;
+      while (done < want) {
+        if (ctx_.cancelled()) return absl::CancelledError("tar cancelled");
+        size_t n = static_cast<size_t>(std::min<int64_t>(want - done, buf_.size()));
+        ssize_t got = ::read(fd.get(), buf_.data(), n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          // The file shrank or failed mid-read: the header promised `want`
+          // bytes, libarchive pads the rest with zeros, the run records it.
+          ctx_.Warn(absl::StrCat("tar: ", path, " changed or failed while reading (",
+                                 got < 0 ? std::strerror(errno) : "truncated",
+                                 "); the archived copy is padded with zeros"));
+          break;
+        }
+        if (archive_write_data(out_, buf_.data(), static_cast<size_t>(got)) < 0) return WriteFailed();
+        done += got;
+        stats_.input_bytes += static_cast<uint64_t>(got);
+      }
+    }
+    if (archive_write_finish_entry(out_) == ARCHIVE_FATAL) return WriteFailed();
+    return absl::OkStatus();
+  }
+
+  TarSource* src_;
+  RunContext& ctx_;
+  archive* out_;
+  archive* disk_;
+  archive_entry_linkresolver* resolver_;
+  const TarOptions& options_;
+  TarStats& stats_;
+  std::vector<uint8_t> buf_;
+  dev_t root_dev_ = 0;
+};
+
 absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
   ctx_ = &ctx;
   emit_ = &emit;
@@ -182,107 +320,13 @@ absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
   std::unique_ptr<archive_entry_linkresolver, ResolverDeleter> resolver(
       archive_entry_linkresolver_new());
   archive_entry_linkresolver_set_strategy(resolver.get(), archive_format(a.get()));
-  auto write_failed = [&]() -> absl::Status {
-    if (!callback_status_.ok()) return callback_status_;
-    return absl::InternalError(absl::StrCat("tar: write: ", ArchiveError(a.get())));
-  };
-
-  for (const std::string& root : options_.paths) {
-    ReadArchive disk(archive_read_disk_new());
-    archive_read_disk_set_symlink_physical(disk.get());
-    archive_read_disk_set_standard_lookup(disk.get());
-    archive_read_disk_set_behavior(disk.get(), ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-                                                   ARCHIVE_READDISK_NO_XATTR |
-                                                   ARCHIVE_READDISK_NO_ACL |
-                                                   ARCHIVE_READDISK_NO_FFLAGS);
-    if (archive_read_disk_open(disk.get(), root.c_str()) != ARCHIVE_OK) {
-      return absl::NotFoundError(absl::StrCat("tar: ", root, ": ", ArchiveError(disk.get())));
-    }
-    bool first = true;
-    while (true) {
-      if (ctx.cancelled()) return absl::CancelledError("tar cancelled");
-      Entry entry(archive_entry_new());
-      int r = archive_read_next_header2(disk.get(), entry.get());
-      if (r == ARCHIVE_EOF) break;
-      if (r == ARCHIVE_FATAL) {
-        if (first) return absl::NotFoundError(absl::StrCat("tar: ", root, ": ", ArchiveError(disk.get())));
-        ctx.Warn(absl::StrCat("tar: stopped walking ", root, ": ", ArchiveError(disk.get())));
-        break;
-      }
-      first = false;
-      std::string path = archive_entry_pathname(entry.get()) ? archive_entry_pathname(entry.get()) : "";
-      if (r == ARCHIVE_FAILED || r == ARCHIVE_RETRY) {
-        ctx.Warn(absl::StrCat("tar: skipped ", path, ": ", ArchiveError(disk.get())));
-        continue;
-      }
-      if (r == ARCHIVE_WARN) ctx.Warn(absl::StrCat("tar: ", path, ": ", ArchiveError(disk.get())));
-      std::string member(absl::StripPrefix(path, "/"));
-      while (absl::StartsWith(member, "/")) member.erase(0, 1);
-      if (!member.empty() && Excluded(options_.exclude, member)) continue;
-      if (archive_read_disk_can_descend(disk.get())) archive_read_disk_descend(disk.get());
-      if (member.empty()) continue;  // the root directory "/" itself
-      archive_entry_copy_pathname(entry.get(), member.c_str());
-      if (const char* hl = archive_entry_hardlink(entry.get())) {
-        archive_entry_copy_hardlink(entry.get(), std::string(absl::StripPrefix(hl, "/")).c_str());
-      }
-      archive_entry* e = entry.release();
-      archive_entry* spare = nullptr;
-      archive_entry_linkify(resolver.get(), &e, &spare);
-      Entry owned(e), owned_spare(spare);
-      if (e == nullptr) continue;
-      // The linkresolver rewrites a repeated inode into a hardlink entry whose
-      // target is the first name: strip our prefix from it too.
-      if (const char* hl = archive_entry_hardlink(e)) {
-        archive_entry_copy_hardlink(e, std::string(absl::StripPrefix(hl, "/")).c_str());
-      }
-      r = archive_write_header(a.get(), e);
-      if (r == ARCHIVE_FATAL) return write_failed();
-      if (r < ARCHIVE_OK) {
-        ctx.Warn(absl::StrCat("tar: ", path, ": ", ArchiveError(a.get())));
-        if (r == ARCHIVE_FAILED) continue;
-      }
-      ++stats_->members;
-      if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
-          archive_entry_hardlink(e) == nullptr) {
-        const void* buf;
-        size_t size;
-        la_int64_t offset;
-        // Like bsdtar: holes are written as zeros through archive_write_data,
-        // and the pax writer drops the bytes that fall in the entry's sparse
-        // map, so sparse files stay sparse.
-        la_int64_t progress = 0;
-        bool write_error = false;
-        while (!write_error &&
-               (r = archive_read_data_block(disk.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
-          if (ctx.cancelled()) return absl::CancelledError("tar cancelled");
-          while (offset > progress && !write_error) {
-            static const std::vector<uint8_t> kZeros(1 << 16, 0);
-            size_t n = static_cast<size_t>(std::min<la_int64_t>(offset - progress, kZeros.size()));
-            la_ssize_t w = archive_write_data(a.get(), kZeros.data(), n);
-            if (w <= 0) write_error = true;
-            else progress += w;
-          }
-          if (!write_error && size > 0) {
-            la_ssize_t w = archive_write_data(a.get(), buf, size);
-            if (w < 0) write_error = true;
-            else progress += w;
-          }
-          stats_->input_bytes += size;
-        }
-        if (write_error) {
-          if (!callback_status_.ok()) return callback_status_;
-          return write_failed();
-        }
-        if (r != ARCHIVE_EOF && r != ARCHIVE_OK) {
-          // The header promised more bytes than we could read: libarchive
-          // pads the member with zeros, and the run records the file.
-          ctx.Warn(absl::StrCat("tar: ", path, " could not be read completely (",
-                                ArchiveError(disk.get()), "); the archived copy is padded"));
-        }
-      }
-      if (archive_write_finish_entry(a.get()) == ARCHIVE_FATAL) return write_failed();
-    }
-  }
+  ReadArchive disk(archive_read_disk_new());
+  archive_read_disk_set_symlink_physical(disk.get());
+  archive_read_disk_set_standard_lookup(disk.get());
+  archive_read_disk_set_behavior(disk.get(), ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+                                                 ARCHIVE_READDISK_NO_FFLAGS);
+  TarWalker walker(this, ctx, a.get(), disk.get(), resolver.get(), options_, *stats_);
+  for (const std::string& root : options_.paths) HAB_RETURN_IF_ERROR(walker.WalkRoot(root));
   // Entries the resolver deferred (none for tar formats, but drain anyway).
   while (true) {
     archive_entry* e = nullptr;
@@ -290,9 +334,14 @@ absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
     archive_entry_linkify(resolver.get(), &e, &spare);
     Entry owned(e), owned_spare(spare);
     if (e == nullptr) break;
-    if (archive_write_header(a.get(), e) == ARCHIVE_FATAL) return write_failed();
+    if (archive_write_header(a.get(), e) == ARCHIVE_FATAL) {
+      return absl::InternalError(absl::StrCat("tar: write: ", ArchiveError(a.get())));
+    }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return write_failed();
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    if (!callback_status_.ok()) return callback_status_;
+    return absl::InternalError(absl::StrCat("tar: close: ", ArchiveError(a.get())));
+  }
   Chunk last;
   if (current_.has_value()) {
     last = std::move(*current_);

@@ -1,8 +1,9 @@
 // TarSource / TarExtractor: the files source and its inverse, on libarchive.
 //
-// TarSource walks each configured path with archive_read_disk (symlinks are
-// archived as links and never followed, mount points below a root are not
-// crossed) and writes a pax (restricted) tar stream: ustar headers, plus pax
+// TarSource walks each configured path depth-first in sorted order (symlinks
+// are archived as links and never followed, mount points below a root are
+// kept as empty directories and not crossed), takes each entry's metadata
+// from archive_read_disk_entry_from_file, and writes a pax (restricted) tar stream: ustar headers, plus pax
 // extended headers only where ustar cannot express an entry (long or
 // non-ASCII names, large files, sparse maps). Member names are the source
 // paths without the leading '/', like GNU tar. Hardlinks stay hardlinks
@@ -56,6 +57,7 @@ class TarSource : public Source {
 
  private:
   friend struct TarWriteCallbacks;
+  friend class TarWalker;
   absl::Status Append(const void* data, size_t size);
 
   TarOptions options_;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A tree with every kind of entry survives backup + restore identically,
+# through our restore and through `age -d | zstd -d | tar -x` alone.
+source "$(dirname "$0")/../lib/e2e.sh"
+
+S=$T/src/data
+mkdir -p "$S/empty-dir" "$S/deep/a/b/c/d/e/f/g" "$S/ünïcødé dir" "$S/node_modules/pkg"
+: > "$S/empty-file"
+printf 'hello\n' > "$S/deep/a/b/c/d/e/f/g/leaf.txt"
+long=$(printf 'n%.0s' $(seq 1 200))
+printf 'long name\n' > "$S/$long"
+printf 'snowman ☃\n' > "$S/ünïcødé dir/fïlé ☃.txt"
+head -c 5000000 /dev/urandom > "$S/random.bin"
+seq 1 300000 > "$S/numbers.txt"
+ln -s numbers.txt "$S/rel-link"
+ln -s /etc/hostname "$S/abs-link"
+ln -s does-not-exist "$S/dangling"
+ln "$S/numbers.txt" "$S/hardlink"
+truncate -s 200M "$S/sparse.img"; printf 'middle' | dd of="$S/sparse.img" bs=1 seek=100000000 conv=notrunc status=none
+chmod 0751 "$S/deep"; chmod 0600 "$S/random.bin"; chmod 4755 "$S/empty-file"; chmod 1777 "$S/empty-dir"
+printf 'skip me\n' > "$S/node_modules/pkg/index.js"
+printf 'skip me\n' > "$S/debug.log"
+touch -d '2001-02-03 04:05:06' "$S/numbers.txt" "$S/deep/a"
+
+EXTRA='    exclude: ["**/node_modules", "*.log"]' SOURCE_NAME=tree write_config "$T/c.yml" "$S"
+# Move the exclude line under the source (write_config appends EXTRA at the end).
+sed -i '/^    exclude:/d' "$T/c.yml"; sed -i "s|^      - $S\$|      - $S\n    exclude: [\"**/node_modules\", \"*.log\"]|" "$T/c.yml"
+"$BIN" --config "$T/c.yml" run
+[ "$(archives)" = 1 ] || fail "expected one archive"
+no_partials || fail ".partial left behind"
+A=$(ls "$T/dest"/*.zst.age)
+case "$(basename "$A")" in hostatlas-backup-tree-[0-9]*T[0-9]*Z.tar.zst.age) ok "archive name $(basename "$A")";; *) fail "bad name $A";; esac
+
+# Compare two trees: names, types, modes, mtimes, link targets, contents.
+manifest() { (cd "$1" && find . -mindepth 1 -printf '%P|%y|%m|%T@|%l|%s\n' | sed 's/\.[0-9]*|/|/' | sort); }
+sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+expected=$T/expected; mkdir -p "$expected"
+rsync_like() { (cd "$T/src" && tar --exclude=node_modules --exclude='*.log' -cf - data) | (cd "$expected" && tar -xpf -); }
+rsync_like
+
+# 1. Stock tools only.
+mkdir -p "$T/stock"
+age -d -i "$T/key.txt" "$A" | zstd -d | tar -xpf - -C "$T/stock"
+diff <(manifest "$expected/data") <(manifest "$T/stock${S}") || fail "stock restore differs"
+diff <(sums "$expected/data") <(sums "$T/stock${S}") || fail "stock restore contents differ"
+ok "age -d | zstd -d | tar -x restores the tree"
+
+# 2. Our restore (into DIR/<source>/).
+"$BIN" --config "$T/c.yml" restore --to "$T/ours"
+R=$T/ours/tree${S}
+diff <(manifest "$expected/data") <(manifest "$R") || fail "our restore differs"
+diff <(sums "$expected/data") <(sums "$R") || fail "our restore contents differ"
+[ "$(stat -c %h "$R/numbers.txt")" = 2 ] || fail "hardlink lost"
+[ "$(stat -c %i "$R/numbers.txt")" = "$(stat -c %i "$R/hardlink")" ] || fail "hardlink not linked"
+alloc=$(du -k "$R/sparse.img" | cut -f1); [ "$alloc" -lt 10240 ] || fail "sparse file restored dense ($alloc KiB)"
+[ ! -e "$R/node_modules" ] && [ ! -e "$R/debug.log" ] || fail "excludes not applied"
+ok "our restore matches (names, types, modes, mtimes, links, sparse, hardlinks)"
+
+# 3. zstd size is within 1.5% of zstd -3 on the same tar.
+age -d -i "$T/key.txt" "$A" | zstd -d > "$T/plain.tar"
+ours=$(age -d -i "$T/key.txt" "$A" | wc -c)
+ref=$(zstd -3 -c "$T/plain.tar" | wc -c)
+awk -v o="$ours" -v r="$ref" 'BEGIN { exit !(o <= r * 1.015) }' || fail "zstd output $ours > 1.015 x $ref"
+ok "zstd stream $ours bytes vs zstd -3 $ref bytes"
+
+# 4. Restoring again into the same place refuses to overwrite, and changes nothing.
+expect_rc 1 "$BIN" --config "$T/c.yml" restore --to "$T/ours"
+diff <(manifest "$expected/data") <(manifest "$R") || fail "failed restore changed the target"
+ok "second restore refused, target unchanged"
+
+# 5. Dry run prints the plan without touching the destination.
+before=$(ls -A "$T/dest" | wc -l)
+"$BIN" --config "$T/c.yml" run --dry-run > "$T/plan.txt"
+grep -q "kind=zstd concurrency=" "$T/plan.txt" || fail "plan lacks zstd node"
+grep -q "^  edge tree/zstd -> tree/chunker" "$T/plan.txt" || fail "plan lacks edges"
+"$BIN" --config "$T/c.yml" run --dry-run --format=dot | grep -q '^digraph' || fail "no DOT output"
+[ "$(ls -A "$T/dest" | wc -l)" = "$before" ] || fail "dry-run wrote to the destination"
+ok "dry-run prints text and DOT plans"
+echo "$CHECKS passed, 0 failed"
