@@ -89,9 +89,10 @@ class FileSink : public PlainSink {
 // zstd decompression in front of a PlainSink, on the writer thread.
 class DecompressSink : public Sink {
  public:
-  DecompressSink(std::unique_ptr<PlainSink> inner, std::shared_ptr<uint64_t> count,
-                 std::shared_ptr<std::vector<std::string>> warnings)
-      : inner_(std::move(inner)), count_(std::move(count)), warnings_(std::move(warnings)) {}
+  DecompressSink(std::unique_ptr<PlainSink> inner, size_t piece_bytes,
+                 std::shared_ptr<uint64_t> count, std::shared_ptr<std::vector<std::string>> warnings)
+      : inner_(std::move(inner)), zstd_(piece_bytes), count_(std::move(count)),
+        warnings_(std::move(warnings)) {}
   std::string Name() const override { return "extract"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override {
     return zstd_.Feed(chunk.bytes(), [&](std::span<const uint8_t> b) { return inner_->Write(b); });
@@ -194,9 +195,11 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
     bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, spec.parallelism));
     auto count = std::make_shared<uint64_t>(0);
     auto w = std::make_shared<std::vector<std::string>>();
-    bs.sink = std::make_unique<DecompressSink>(std::move(plain), count, w);
+    bs.sink = std::make_unique<DecompressSink>(std::move(plain), chunk, count, w);
     bs.admission_x100 = 200;
-    bs.fixed_bytes = AgeDecryptFramer::age_unit() + (2 << 20);
+    // Framer carry, the decompressor's output piece, and the extractor's
+    // queue of up to four pieces.
+    bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk;
     graph.AddBranch(std::move(bs));
     counts.push_back(count);
     warns.push_back(w);

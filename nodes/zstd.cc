@@ -55,7 +55,8 @@ absl::Status ZstdCompress::Process(RunContext& ctx, const ChunkRef& in, Emitter&
   return absl::OkStatus();
 }
 
-ZstdDecompressor::ZstdDecompressor() : dctx_(ZSTD_createDCtx()), out_buf_(1 << 20) {}
+ZstdDecompressor::ZstdDecompressor(size_t out_piece_bytes)
+    : dctx_(ZSTD_createDCtx()), out_buf_(out_piece_bytes) {}
 
 absl::Status ZstdDecompressor::Feed(std::span<const uint8_t> in, const Output& out) {
   if (!dctx_) return absl::ResourceExhaustedError("zstd: cannot allocate a decompression context");

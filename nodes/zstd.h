@@ -62,8 +62,8 @@ class ZstdCompress : public Transform {
 class ZstdDecompressor {
  public:
   using Output = std::function<absl::Status(std::span<const uint8_t>)>;
-  ZstdDecompressor();
-  // Decompresses `in`, passing output in pieces of at most 1 MiB.
+  explicit ZstdDecompressor(size_t out_piece_bytes = 1 << 20);
+  // Decompresses `in`, passing output in pieces of at most out_piece_bytes.
   absl::Status Feed(std::span<const uint8_t> in, const Output& out);
   // kDataLoss if the input ended inside a frame.
   absl::Status Finish();

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything hostatlas-backup needs to build and test on a fresh
+# Debian 12 machine (run as root). Idempotent.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libtbb-dev libyaml-cpp-dev libzstd-dev libsodium-dev libssh2-1-dev libcurl4-openssl-dev
+  libsimdjson-dev libabsl-dev libarchive-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  age zstd tar libarchive-tools python3
+)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
