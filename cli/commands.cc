@@ -20,6 +20,8 @@
 #include "engine/unique_fd.h"
 #include "graphs/backup.h"
 #include "graphs/config.h"
+#include "graphs/hooks.h"
+#include "graphs/status.h"
 #include "graphs/plan.h"
 #include "graphs/run_log.h"
 #include "nodes/age_format.h"
@@ -228,6 +230,33 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     return kExitPreflight;
   }
   Trace(PrintPlanText(plan));
+  std::vector<std::string> hook_env = {"HOSTATLAS_BACKUP_CONFIG=" + config_path};
+  std::vector<HookResult> pre = RunHooks("pre", spec->pre_hooks, spec->hook_timeout_seconds, hook_env);
+  log.AddHooks(pre);
+  bool pre_ok = true;
+  for (const auto& h : pre) {
+    if (!h.ok) {
+      pre_ok = false;
+      Error(absl::StrCat("pre-hook \"", h.command, "\" failed (", h.outcome, "); backup aborted"));
+      if (!h.output_tail.empty()) Info(absl::StrCat("pre-hook output: ", h.output_tail));
+    }
+  }
+  auto run_post = [&](int code, const char* status) {
+    std::vector<std::string> env = hook_env;
+    env.push_back(absl::StrCat("HOSTATLAS_BACKUP_STATUS=", status));
+    env.push_back(absl::StrCat("HOSTATLAS_BACKUP_EXIT_CODE=", code));
+    std::vector<HookResult> post = RunHooks("post", spec->post_hooks, spec->hook_timeout_seconds, env);
+    log.AddHooks(post);
+    // A failed post-hook is logged but never fails the backup.
+    for (const auto& h : post) {
+      if (!h.ok) Warn(absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")"));
+    }
+  };
+  if (!pre_ok) {
+    run_post(kExitFailure, "failed");
+    log.Finish(kExitFailure);
+    return kExitFailure;
+  }
   BackupResult result = RunBackup(*spec, pc, g_cancel);
   for (const auto& s : result.sources) {
     for (const auto& w : s.warnings) Warn(absl::StrCat(s.name, ": ", w));
@@ -241,8 +270,37 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   }
   log.SetBackup(result, g_cancel.load());
   int code = result.ok() ? kExitOk : kExitFailure;
+  run_post(code, code == kExitOk ? "ok" : g_cancel.load() ? "cancelled" : "failed");
   log.Finish(code);
   return code;
+}
+
+int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
+  StatusOptions opt;
+  for (const auto& a : args) {
+    if (a == "--json") {
+      opt.json = true;
+    } else {
+      Error("status: unknown argument \"" + a + "\"");
+      return kExitPreflight;
+    }
+  }
+  std::string config_path = g.config_path.empty() ? DefaultConfigPath() : g.config_path;
+  auto spec = LoadConfig(config_path);
+  if (spec.ok()) {
+    opt.spec = &*spec;
+  } else {
+    Warn(absl::StrCat("no destination snapshot: ", spec.status().message()));
+  }
+  opt.hostname = Hostname();
+  opt.now_unix = std::time(nullptr);
+  auto out = RenderStatus(opt);
+  if (!out.ok()) {
+    Error(out.status().message());
+    return kExitFailure;
+  }
+  std::fwrite(out->data(), 1, out->size(), stdout);
+  return kExitOk;
 }
 
 int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {

@@ -13,6 +13,7 @@ struct GlobalFlags {
 
 std::string DefaultConfigPath();
 int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args);
+int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args);
 int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args);
 int CmdVersion(const std::vector<std::string>& args);
 int CmdKeygen(const std::vector<std::string>& args);

@@ -22,6 +22,7 @@ void Usage() {
       "  run [--dry-run [--format=text|dot]]   back up every source in the config\n"
       "  restore --to DIR [--from KEY] [--identity FILE]\n"
       "                                        restore the newest archives (or KEY) into DIR\n"
+      "  status [--json]                       last run summary and destination snapshot\n"
       "  keygen [-o FILE]                      make an age identity (mode 0600), print its recipient\n"
       "  example-config --source DIR --dest DIR --recipient AGE1...\n"
       "                                        print the embedded default config\n"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   hab::cli::SetDebug(g.debug);
   if (command == "run") return hab::cli::CmdRun(g, rest);
   if (command == "restore") return hab::cli::CmdRestore(g, rest);
+  if (command == "status") return hab::cli::CmdStatus(g, rest);
   if (command == "version") return hab::cli::CmdVersion(rest);
   if (command == "keygen") return hab::cli::CmdKeygen(rest);
   if (command == "example-config") return hab::cli::CmdExampleConfig(rest);

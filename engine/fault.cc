@@ -1,6 +1,8 @@
 #include "engine/fault.h"
 
 #include <cstdlib>
+#include <chrono>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,12 +16,14 @@ absl::Status Injected(const std::string& node, int n) {
 
 class FaultySource : public Source {
  public:
-  FaultySource(std::unique_ptr<Source> inner, int nth) : inner_(std::move(inner)), nth_(nth) {}
+  FaultySource(std::unique_ptr<Source> inner, int nth, int delay_ms)
+      : inner_(std::move(inner)), nth_(nth), delay_ms_(delay_ms) {}
   std::string Name() const override { return inner_->Name(); }
   void Stop() noexcept override { inner_->Stop(); }
   absl::Status Produce(RunContext& ctx, const EmitFn& emit) override {
     int calls = 0;
     EmitFn wrapped = [&](Chunk c) -> absl::Status {
+      if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
       if (++calls == nth_) return Injected(Name(), calls);
       return emit(std::move(c));
     };
@@ -29,6 +33,7 @@ class FaultySource : public Source {
  private:
   std::unique_ptr<Source> inner_;
   int nth_;
+  int delay_ms_;
 };
 
 class FaultyTransform : public Transform {
@@ -77,14 +82,21 @@ std::optional<FaultSpec> FaultFromEnv() {
   std::string s = v;
   size_t colon = s.find(':');
   FaultSpec f;
-  if (colon == std::string::npos || !absl::SimpleAtoi(s.substr(colon + 1), &f.nth)) return std::nullopt;
+  if (colon == std::string::npos) return std::nullopt;
+  std::string arg = s.substr(colon + 1);
+  if (arg.rfind("delay=", 0) == 0) {
+    if (!absl::SimpleAtoi(arg.substr(6), &f.delay_ms) || f.delay_ms <= 0) return std::nullopt;
+    f.nth = -1;
+  } else if (!absl::SimpleAtoi(arg, &f.nth)) {
+    return std::nullopt;
+  }
   f.node = s.substr(0, colon);
   return f;
 }
 
 std::unique_ptr<Source> MaybeFaulty(std::unique_ptr<Source> s, const std::optional<FaultSpec>& f) {
   if (!f || f->node != s->Name()) return s;
-  return std::make_unique<FaultySource>(std::move(s), f->nth);
+  return std::make_unique<FaultySource>(std::move(s), f->nth, f->delay_ms);
 }
 
 std::unique_ptr<Transform> MaybeFaulty(std::unique_ptr<Transform> t, const std::optional<FaultSpec>& f) {

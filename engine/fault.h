@@ -3,6 +3,8 @@
 // environment variable HOSTATLAS_BACKUP_FAULT="<node>:<n>" (for example
 // "zstd:3" or "store:1"), which the end-to-end tests use to prove that a
 // failure in any node leaves nothing at the final archive name.
+// "<node>:delay=<ms>" instead slows every call down, so a test can signal or
+// kill a run reliably while it is in flight.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,7 @@ namespace hab {
 struct FaultSpec {
   std::string node;  // Name() of the node to fail
   int nth = 1;       // 1-based call number that fails
+  int delay_ms = 0;  // > 0: no failure, sleep this long per call
 };
 
 // Parses HOSTATLAS_BACKUP_FAULT; nullopt when unset or malformed.

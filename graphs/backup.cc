@@ -1,5 +1,7 @@
 #include "graphs/backup.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -9,6 +11,8 @@
 #include "engine/file_util.h"
 #include "engine/graph.h"
 #include "engine/status_macros.h"
+#include "engine/unique_fd.h"
+#include "graphs/hooks.h"
 #include "nodes/age.h"
 #include "nodes/age_stream.h"
 #include "nodes/chunker.h"
@@ -83,6 +87,21 @@ void ApplyRetention(const BackupSpec& spec, Destination& dest, SourceResult& r) 
   }
 }
 
+void CorruptForTest(Destination& dest, const std::string& key) {
+  auto* local = dynamic_cast<LocalDestination*>(&dest);
+  if (local == nullptr) return;
+  std::string path = local->root() + "/" + key;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_size < 2) return;
+  uint8_t b;
+  off_t mid = st.st_size / 2;
+  if (::pread(fd.get(), &b, 1, mid) == 1) {
+    b ^= 0x01;
+    (void)!::pwrite(fd.get(), &b, 1, mid);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc) {
@@ -99,6 +118,7 @@ std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc
                                       " sources are not available in this build yet"));
     }
   }
+  for (auto& p : CheckHooks(spec)) problems.push_back(std::move(p));
   auto rec = Recipients(spec);
   if (!rec.ok()) problems.push_back(absl::StrCat("encryption: recipient: ", rec.status().message()));
   if (spec.verification == "deep" && spec.identity_file.empty()) {
@@ -182,6 +202,19 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
         r.verification = absl::StrCat("failed: size ", info->size, " at the destination, ", r.bytes_out, " written");
       } else {
         r.verification = "ok";
+      }
+      if (r.verification == "ok" && fault.has_value() && fault->node == "committed") {
+        // Test hook: damage the committed archive between write and verify.
+        CorruptForTest(*dest, r.archive_key);
+      }
+      if (r.verification == "ok" && spec.verification == "deep") {
+        auto members = VerifyDeep(spec, *dest, r.archive_key, "tar", cancel);
+        if (!members.ok()) {
+          r.verification = absl::StrCat("failed: deep: ", members.status().message());
+        } else if (*members != r.members) {
+          r.verification = absl::StrCat("failed: deep: ", *members, " tar members read back, ",
+                                        r.members, " written");
+        }
       }
       if (r.verification != "ok") {
         r.status = absl::DataLossError(absl::StrCat("verification ", r.verification));

@@ -64,4 +64,10 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
                                                     const RestoreOptions& options,
                                                     const std::atomic<bool>& cancel);
 
+// Deep verification: reads `key` back through the reverse graph (decrypt,
+// decompress) and checks the format; for tar returns the member count.
+absl::StatusOr<uint64_t> VerifyDeep(const BackupSpec& spec, Destination& dest,
+                                    const std::string& key, const std::string& ext,
+                                    const std::atomic<bool>& cancel);
+
 }  // namespace hab

@@ -117,7 +117,47 @@ class DecompressSink : public Sink {
   std::shared_ptr<std::vector<std::string>> warnings_;
 };
 
+// One reverse branch: read `key`, decrypt, decompress into `plain`.
+BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> reader,
+                         const std::vector<age::X25519Identity>& ids, std::unique_ptr<PlainSink> plain,
+                         size_t chunk, int parallelism, std::shared_ptr<uint64_t> count,
+                         std::shared_ptr<std::vector<std::string>> warnings) {
+  BranchSpec bs;
+  bs.name = name;
+  bs.source = std::make_unique<ReaderSource>(std::move(reader), chunk);
+  auto state = std::make_shared<AgeDecryptState>();
+  std::vector<age::X25519Identity> my_ids;
+  for (const auto& id : ids) my_ids.push_back(*age::X25519Identity::Parse(id.ToString()));
+  bs.transforms.push_back(std::make_unique<AgeDecryptFramer>(std::move(my_ids), state));
+  bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, parallelism));
+  bs.sink = std::make_unique<DecompressSink>(std::move(plain), chunk, std::move(count), std::move(warnings));
+  bs.admission_x100 = 200;
+  // Framer carry, the decompressor's output piece, and the extractor's
+  // queue of up to four pieces.
+  bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk;
+  return bs;
+}
+
 }  // namespace
+
+absl::StatusOr<uint64_t> VerifyDeep(const BackupSpec& spec, Destination& dest, const std::string& key,
+                                    const std::string& ext, const std::atomic<bool>& cancel) {
+  if (spec.identity_file.empty()) {
+    return absl::FailedPreconditionError("deep verification needs encryption.identity_file");
+  }
+  HAB_ASSIGN_OR_RETURN(std::vector<age::X25519Identity> ids, age::ReadIdentityFile(spec.identity_file));
+  HAB_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, dest.Open(key));
+  if (ext != "tar") return absl::UnimplementedError(absl::StrCat("deep verification of .", ext));
+  MemoryBudget budget(spec.memory_limit);
+  size_t chunk = ChunkBytesFor(spec.memory_limit);
+  auto count = std::make_shared<uint64_t>(0);
+  Graph graph(&budget, spec.parallelism);
+  graph.AddBranch(ReverseBranch("verify", std::move(reader), ids, TarExtractor::CreateCounter(), chunk,
+                                spec.parallelism, count, std::make_shared<std::vector<std::string>>()));
+  std::vector<BranchResult> r = graph.Run(cancel);
+  HAB_RETURN_IF_ERROR(r[0].status);
+  return *count;
+}
 
 absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, const PlanContext& pc,
                                                     const RestoreOptions& options,
@@ -185,22 +225,10 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
       items.push_back(std::move(item));
       continue;
     }
-    BranchSpec bs;
-    bs.name = parsed.source;
-    bs.source = std::make_unique<ReaderSource>(std::move(*reader), chunk);
-    auto state = std::make_shared<AgeDecryptState>();
-    std::vector<age::X25519Identity> my_ids;
-    for (const auto& id : ids) my_ids.push_back(*age::X25519Identity::Parse(id.ToString()));
-    bs.transforms.push_back(std::make_unique<AgeDecryptFramer>(std::move(my_ids), state));
-    bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, spec.parallelism));
     auto count = std::make_shared<uint64_t>(0);
     auto w = std::make_shared<std::vector<std::string>>();
-    bs.sink = std::make_unique<DecompressSink>(std::move(plain), chunk, count, w);
-    bs.admission_x100 = 200;
-    // Framer carry, the decompressor's output piece, and the extractor's
-    // queue of up to four pieces.
-    bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk;
-    graph.AddBranch(std::move(bs));
+    graph.AddBranch(ReverseBranch(parsed.source, std::move(*reader), ids, std::move(plain), chunk,
+                                  spec.parallelism, count, w));
     counts.push_back(count);
     warns.push_back(w);
     items.push_back(std::move(item));

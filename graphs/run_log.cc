@@ -73,6 +73,16 @@ void RunLog::SetBackup(const BackupResult& result, bool cancelled) {
   }
 }
 
+void RunLog::AddHooks(const std::vector<HookResult>& hooks) {
+  for (const auto& h : hooks) {
+    hooks_json_.push_back(absl::StrCat(
+        "{\"phase\":", JsonString(h.phase), ",\"command\":", JsonString(h.command),
+        ",\"ok\":", h.ok ? "true" : "false", ",\"outcome\":", JsonString(h.outcome),
+        ",\"duration_seconds\":", absl::StrFormat("%.3f", h.seconds),
+        ",\"output_tail\":", JsonString(h.output_tail), "}"));
+  }
+}
+
 void RunLog::Finish(int exit_code) {
   int64_t ended = std::time(nullptr);
   std::string status = exit_code == 0 ? "ok" : cancelled_ ? "cancelled" : exit_code == 2 ? "preflight_failed" : "failed";
@@ -84,6 +94,7 @@ void RunLog::Finish(int exit_code) {
       ",\"duration_seconds\":", ended - started_, ",\"status\":", JsonString(status),
       ",\"exit_code\":", exit_code, ",\"preflight\":[", absl::StrJoin(preflight_json_, ","), "]",
       ",\"sources\":[", absl::StrJoin(sources_json_, ","), "]",
+      ",\"hooks\":[", absl::StrJoin(hooks_json_, ","), "]",
       ",\"totals\":{\"bytes_in\":", bytes_in_, ",\"bytes_out\":", bytes_out_,
       ",\"memory_budget_peak\":", memory_peak_, "}}\n");
   std::string dir = Directory();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graphs/backup.h"
+#include "graphs/hooks.h"
 
 namespace hab {
 
@@ -18,6 +19,7 @@ class RunLog {
   RunLog(std::string config_path, std::string host, int64_t started_unix, bool dry_run);
   void AddPreflight(const std::string& check, bool ok, const std::string& detail);
   void SetBackup(const BackupResult& result, bool cancelled);
+  void AddHooks(const std::vector<HookResult>& hooks);
   // Writes the file; problems writing it are reported on stderr only.
   void Finish(int exit_code);
   static std::string Directory();
@@ -29,6 +31,7 @@ class RunLog {
   bool cancelled_ = false;
   std::vector<std::string> preflight_json_;
   std::vector<std::string> sources_json_;
+  std::vector<std::string> hooks_json_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0, memory_peak_ = 0;
 };
 

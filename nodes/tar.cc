@@ -400,6 +400,10 @@ absl::StatusOr<std::unique_ptr<TarExtractor>> TarExtractor::Create(const std::st
   return x;
 }
 
+std::unique_ptr<TarExtractor> TarExtractor::CreateCounter() {
+  return std::unique_ptr<TarExtractor>(new TarExtractor("", ""));
+}
+
 void TarExtractor::Run() {
   absl::Status st = Extract();
   {
@@ -424,6 +428,16 @@ absl::Status TarExtractor::Extract() {
   };
   if (archive_read_open(in.get(), this, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
     return absl::DataLossError(absl::StrCat("tar: ", ArchiveError(in.get())));
+  }
+  if (staging_.empty()) {  // count-only mode
+    archive_entry* e;
+    int r;
+    while ((r = archive_read_next_header(in.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+      if (archive_read_data_skip(in.get()) < ARCHIVE_WARN) break;
+      ++members_;
+    }
+    if (r != ARCHIVE_EOF) return absl::DataLossError(absl::StrCat("tar: ", ArchiveError(in.get())));
+    return absl::OkStatus();
   }
   WriteArchive out(archive_write_disk_new());
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
@@ -506,6 +520,10 @@ absl::StatusOr<uint64_t> TarExtractor::Commit() {
       return st;
     }
   }
+  if (staging_.empty()) {
+    done_ = true;
+    return members_;
+  }
   // Move every staged top-level entry into place; refuse to replace anything.
   std::vector<std::string> names;
   DIR* d = ::opendir(staging_.c_str());
@@ -541,6 +559,7 @@ void TarExtractor::Abort() noexcept {
   Join();
   if (done_) return;
   done_ = true;
+  if (staging_.empty()) return;
   RemoveTree(staging_).IgnoreError();
   // Leave the parent as it was: remove the target only if we created it.
   if (created_target_) ::rmdir(target_.c_str());

@@ -83,6 +83,9 @@ class TarExtractor : public PlainSink {
  public:
   // `target` is created if missing. Staging lives inside it.
   static absl::StatusOr<std::unique_ptr<TarExtractor>> Create(const std::string& target);
+  // Reads and checks the whole archive, writes nothing; Commit returns the
+  // member count (deep verification).
+  static std::unique_ptr<TarExtractor> CreateCounter();
   ~TarExtractor() override;
   absl::Status Write(std::span<const uint8_t> bytes) override;
   absl::StatusOr<uint64_t> Commit() override;  // returns members extracted

@@ -4,6 +4,7 @@ set -euo pipefail
 BIN=$(readlink -f "$1")
 T=$(mktemp -d /tmp/hab-e2e.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap '[[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND (exit $?)" >&3' ERR
 export HOSTATLAS_BACKUP_LOG_DIR=$T/logs
 export XDG_RUNTIME_DIR=$T/run
 mkdir -p "$T/run" "$T/dest"
@@ -11,7 +12,10 @@ mkdir -p "$T/run" "$T/dest"
 RECIPIENT=$(age-keygen -y "$T/key.txt")
 CHECKS=0
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# Failures go to the script's original stderr (fd 3), even from inside a
+# command whose stderr a test redirected.
+exec 3>&2
+fail() { echo "FAIL: $*" >&3; exit 1; }
 ok() { CHECKS=$((CHECKS + 1)); echo "ok: $*"; }
 expect_rc() { # expect_rc WANT CMD...
   local want=$1; shift

@@ -1,0 +1,79 @@
+// ChildProcess: a spawned program in its own process group.
+//
+// Spawned without a shell (argv as given; hooks pass {"/bin/sh", "-c", cmd}
+// explicitly), with extra environment variables (how secrets such as
+// PGPASSWORD reach a child: never argv). stdout is a pipe the caller reads;
+// stderr (or both, with merge_output) is drained by a thread into a bounded
+// tail kept for error messages and run logs.
+//
+// Ownership: if nobody reaped the child, the destructor sends SIGTERM to the
+// whole group, SIGKILL after a grace period, and reaps it. Wait() with a
+// timeout kills the group the same way when the deadline passes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/unique_fd.h"
+
+namespace hab {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // "NAME=value"; wiped after the spawn
+  bool merge_output = false;           // stdout and stderr into the tail
+  size_t tail_bytes = 4096;
+};
+
+struct ExitInfo {
+  bool exited = false;     // normal exit
+  int code = -1;           // exit code when exited
+  int signal = 0;          // terminating signal otherwise
+  bool timed_out = false;  // we killed it at the deadline
+  bool ok() const { return exited && code == 0 && !timed_out; }
+  std::string Describe() const;
+};
+
+class ChildProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(SpawnOptions options);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Reads the child's stdout (not with merge_output). 0 at end of file.
+  absl::StatusOr<size_t> Read(std::span<uint8_t> out);
+  // Waits for exit; at `deadline` kills the group (TERM, then KILL).
+  ExitInfo Wait(absl::Time deadline = absl::InfiniteFuture());
+  // Sends `sig` to the whole process group (safe from another thread).
+  void Signal(int sig);
+  std::string Tail() const;
+
+ private:
+  ChildProcess() = default;
+  void DrainTail(int fd);
+
+  pid_t pid_ = -1;
+  std::atomic<bool> reaped_{false};
+  std::atomic<bool> stop_tail_{false};
+  UniqueFd stdout_;
+  std::thread tail_thread_;
+  size_t tail_limit_ = 4096;
+  mutable absl::Mutex mu_;
+  std::string tail_ ABSL_GUARDED_BY(mu_);
+};
+
+// Resolves a program name through $PATH (names with '/' are checked as is).
+bool FindInPath(const std::string& program, std::string* full_path = nullptr);
+
+}  // namespace hab

@@ -1,0 +1,62 @@
+#include "graphs/hooks.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/child_process.h"
+
+namespace hab {
+
+std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std::string>& commands,
+                                 int64_t timeout_seconds, const std::vector<std::string>& extra_env) {
+  std::vector<HookResult> results;
+  for (const auto& cmd : commands) {
+    HookResult r;
+    r.phase = phase;
+    r.command = cmd;
+    absl::Time start = absl::Now();
+    SpawnOptions opt;
+    opt.argv = {"/bin/sh", "-c", cmd};
+    opt.extra_env = extra_env;
+    opt.extra_env.push_back("HOSTATLAS_BACKUP_PHASE=" + phase);
+    opt.merge_output = true;
+    opt.tail_bytes = 2048;
+    auto child = ChildProcess::Spawn(std::move(opt));
+    if (!child.ok()) {
+      r.outcome = std::string(child.status().message());
+    } else {
+      ExitInfo info = (*child)->Wait(start + absl::Seconds(timeout_seconds));
+      r.ok = info.ok();
+      r.outcome = info.Describe();
+      r.output_tail = (*child)->Tail();
+    }
+    r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    results.push_back(r);
+    if (!r.ok && phase == "pre") break;  // a failed pre-hook aborts the backup
+  }
+  return results;
+}
+
+std::vector<std::string> CheckHooks(const BackupSpec& spec) {
+  static const std::set<std::string> kBuiltins = {
+      ":", ".", "true", "false", "echo", "exit", "cd", "test", "[", "set", "export", "printf",
+      "sleep", "exec", "eval", "command", "if", "for", "while", "case", "{", "(", "!"};
+  std::vector<std::string> problems;
+  auto check = [&](const std::string& phase, const std::string& cmd) {
+    std::vector<std::string> words = absl::StrSplit(cmd, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    // Skip leading VAR=value assignments.
+    size_t i = 0;
+    while (i < words.size() && words[i].find('=') != std::string::npos && words[i][0] != '=') ++i;
+    if (i >= words.size()) return;
+    const std::string& prog = words[i];
+    if (kBuiltins.count(prog) || FindInPath(prog)) return;
+    problems.push_back(absl::StrCat("hooks: ", phase, ": \"", cmd, "\": ", prog, " not found in $PATH"));
+  };
+  for (const auto& c : spec.pre_hooks) check("pre", c);
+  for (const auto& c : spec.post_hooks) check("post", c);
+  return problems;
+}
+
+}  // namespace hab

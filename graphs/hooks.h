@@ -1,0 +1,35 @@
+// Pre/post hooks: each command through /bin/sh -c, in its own process
+// group, with a per-command timeout after which the whole group is killed.
+// Post hooks learn the outcome from the environment:
+//   HOSTATLAS_BACKUP_STATUS     ok | failed | cancelled | preflight_failed
+//   HOSTATLAS_BACKUP_EXIT_CODE  0 | 1 | 2
+//   HOSTATLAS_BACKUP_CONFIG     the config path
+//   HOSTATLAS_BACKUP_PHASE      pre | post
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graphs/config.h"
+
+namespace hab {
+
+struct HookResult {
+  std::string phase;  // pre | post
+  std::string command;
+  bool ok = false;
+  std::string outcome;  // "exit code 0", "killed after the timeout", ...
+  double seconds = 0;
+  std::string output_tail;  // last 2 KiB of stdout+stderr
+};
+
+// Runs hooks in order. Pre hooks stop at the first failure.
+std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std::string>& commands,
+                                 int64_t timeout_seconds,
+                                 const std::vector<std::string>& extra_env);
+
+// Pre-flight: the first word of each command resolves in $PATH (or is a
+// shell builtin). Returns one problem line per unresolved command.
+std::vector<std::string> CheckHooks(const BackupSpec& spec);
+
+}  // namespace hab
