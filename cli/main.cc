@@ -1,6 +1,7 @@
 // hostatlas-backup: entry point. Process-wide setup (libsodium, signals)
 // happens here once; everything else lives in cli/commands.cc.
 #include <langinfo.h>
+#include <signal.h>
 
 #include <clocale>
 #include <cstdio>
@@ -36,6 +37,8 @@ void Usage() {
 
 int main(int argc, char** argv) {
   hab::EnsureSodium();
+  // Writes to a child that stopped reading must fail with EPIPE, not kill us.
+  signal(SIGPIPE, SIG_IGN);
   // libarchive converts names through the locale: without a UTF-8 one
   // (cron's "C"), non-ASCII names would be stored as raw bytes with a
   // warning. Use the user's locale if it is UTF-8, else C.UTF-8.

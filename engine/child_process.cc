@@ -71,6 +71,10 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  int in_pipe[2] = {-1, -1};
+  if (options.stdin_pipe && ::pipe2(in_pipe, O_CLOEXEC) != 0) {
+    return ErrnoStatus(errno, "pipe", options.argv[0]);
+  }
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe", options.argv[0]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -81,8 +85,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
+    if (in_pipe[0] >= 0) {
+      ::dup2(in_pipe[0], 0);
+    } else {
+      int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, 0);
+    }
     ::dup2(options.merge_output ? err_pipe[1] : out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     struct sigaction sa = {};
@@ -99,7 +107,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
   for (auto& e : env_storage) sodium_memzero(e.data(), e.size());
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  if (in_pipe[0] >= 0) ::close(in_pipe[0]);
   if (pid < 0) {
+    if (in_pipe[1] >= 0) ::close(in_pipe[1]);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     return ErrnoStatus(spawn_errno, "fork for", options.argv[0]);
@@ -108,6 +118,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
   auto child = std::unique_ptr<ChildProcess>(new ChildProcess());
   child->pid_ = pid;
   child->tail_limit_ = options.tail_bytes;
+  if (in_pipe[1] >= 0) child->stdin_.reset(in_pipe[1]);
   if (options.merge_output) {
     ::close(out_pipe[0]);
   } else {
@@ -146,6 +157,12 @@ std::string ChildProcess::Tail() const {
   return tail_.substr(tail_.size() - tail_limit_);
 }
 
+bool ChildProcess::PollStdout(int timeout_ms) {
+  if (!stdout_) return true;
+  struct pollfd p = {stdout_.get(), POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) != 0;
+}
+
 absl::StatusOr<size_t> ChildProcess::Read(std::span<uint8_t> out) {
   if (!stdout_) return absl::FailedPreconditionError("child stdout is not a pipe");
   while (true) {
@@ -153,6 +170,23 @@ absl::StatusOr<size_t> ChildProcess::Read(std::span<uint8_t> out) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno != EINTR) return ErrnoStatus(errno, "read from", absl::StrCat("pid ", pid_));
   }
+}
+
+absl::Status ChildProcess::WriteStdin(std::span<const uint8_t> bytes) {
+  if (stdin_closed_by_child_) return absl::OkStatus();
+  if (!stdin_) return absl::FailedPreconditionError("child stdin is not a pipe");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(stdin_.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) {
+      stdin_closed_by_child_ = true;  // e.g. `pg_restore --list` reads only the TOC
+      return absl::OkStatus();
+    }
+    if (n < 0) return ErrnoStatus(errno, "write to", absl::StrCat("pid ", pid_));
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
 }
 
 void ChildProcess::Signal(int sig) {
@@ -184,6 +218,7 @@ ExitInfo ChildProcess::Wait(absl::Time deadline) {
   if (killed) ::kill(-pid_, SIGKILL);
   reaped_.store(true);
   stdout_.reset();
+  stdin_.reset();
   stop_tail_.store(true);
   if (tail_thread_.joinable()) tail_thread_.join();
   if (WIFEXITED(status)) {

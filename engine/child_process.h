@@ -31,6 +31,7 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::vector<std::string> extra_env;  // "NAME=value"; wiped after the spawn
   bool merge_output = false;           // stdout and stderr into the tail
+  bool stdin_pipe = false;             // else stdin is /dev/null
   size_t tail_bytes = 4096;
 };
 
@@ -51,8 +52,14 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // True when stdout has data or EOF within `timeout_ms`.
+  bool PollStdout(int timeout_ms);
   // Reads the child's stdout (not with merge_output). 0 at end of file.
   absl::StatusOr<size_t> Read(std::span<uint8_t> out);
+  // Writes to the child's stdin (stdin_pipe). A child that stopped reading
+  // (EPIPE) is not an error here: its exit status tells.
+  absl::Status WriteStdin(std::span<const uint8_t> bytes);
+  void CloseStdin() { stdin_.reset(); }
   // Waits for exit; at `deadline` kills the group (TERM, then KILL).
   ExitInfo Wait(absl::Time deadline = absl::InfiniteFuture());
   // Sends `sig` to the whole process group (safe from another thread).
@@ -67,6 +74,8 @@ class ChildProcess {
   std::atomic<bool> reaped_{false};
   std::atomic<bool> stop_tail_{false};
   UniqueFd stdout_;
+  UniqueFd stdin_;
+  bool stdin_closed_by_child_ = false;
   std::thread tail_thread_;
   size_t tail_limit_ = 4096;
   mutable absl::Mutex mu_;

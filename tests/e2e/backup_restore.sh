@@ -22,10 +22,10 @@ printf 'skip me\n' > "$S/node_modules/pkg/index.js"
 printf 'skip me\n' > "$S/debug.log"
 touch -d '2001-02-03 04:05:06' "$S/numbers.txt" "$S/deep/a"
 
-EXTRA='    exclude: ["**/node_modules", "*.log"]' SOURCE_NAME=tree write_config "$T/c.yml" "$S"
+EXTRA='    exclude: ["**/node_modules", "*.log"]' SOURCE_NAME=tree write_config "$T/br.yml" "$S"
 # Move the exclude line under the source (write_config appends EXTRA at the end).
-sed -i '/^    exclude:/d' "$T/c.yml"; sed -i "s|^      - $S\$|      - $S\n    exclude: [\"**/node_modules\", \"*.log\"]|" "$T/c.yml"
-"$BIN" --config "$T/c.yml" run
+sed -i '/^    exclude:/d' "$T/br.yml"; sed -i "s|^      - $S\$|      - $S\n    exclude: [\"**/node_modules\", \"*.log\"]|" "$T/br.yml"
+"$BIN" --config "$T/br.yml" run
 [ "$(archives)" = 1 ] || fail "expected one archive"
 no_partials || fail ".partial left behind"
 A=$(ls "$T/dest"/*.zst.age)
@@ -46,7 +46,7 @@ diff <(sums "$expected/data") <(sums "$T/stock${S}") || fail "stock restore cont
 ok "age -d | zstd -d | tar -x restores the tree"
 
 # 2. Our restore (into DIR/<source>/).
-"$BIN" --config "$T/c.yml" restore --to "$T/ours"
+"$BIN" --config "$T/br.yml" restore --to "$T/ours"
 R=$T/ours/tree${S}
 diff <(manifest "$expected/data") <(manifest "$R") || fail "our restore differs"
 diff <(sums "$expected/data") <(sums "$R") || fail "our restore contents differ"
@@ -64,16 +64,16 @@ awk -v o="$ours" -v r="$ref" 'BEGIN { exit !(o <= r * 1.015) }' || fail "zstd ou
 ok "zstd stream $ours bytes vs zstd -3 $ref bytes"
 
 # 4. Restoring again into the same place refuses to overwrite, and changes nothing.
-expect_rc 1 "$BIN" --config "$T/c.yml" restore --to "$T/ours"
+expect_rc 1 "$BIN" --config "$T/br.yml" restore --to "$T/ours"
 diff <(manifest "$expected/data") <(manifest "$R") || fail "failed restore changed the target"
 ok "second restore refused, target unchanged"
 
 # 5. Dry run prints the plan without touching the destination.
 before=$(ls -A "$T/dest" | wc -l)
-"$BIN" --config "$T/c.yml" run --dry-run > "$T/plan.txt"
+"$BIN" --config "$T/br.yml" run --dry-run > "$T/plan.txt"
 grep -q "kind=zstd concurrency=" "$T/plan.txt" || fail "plan lacks zstd node"
 grep -q "^  edge tree/zstd -> tree/chunker" "$T/plan.txt" || fail "plan lacks edges"
-"$BIN" --config "$T/c.yml" run --dry-run --format=dot | grep -q '^digraph' || fail "no DOT output"
+"$BIN" --config "$T/br.yml" run --dry-run --format=dot | grep -q '^digraph' || fail "no DOT output"
 [ "$(ls -A "$T/dest" | wc -l)" = "$before" ] || fail "dry-run wrote to the destination"
 ok "dry-run prints text and DOT plans"
 echo "$CHECKS passed, 0 failed"
