@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <map>
@@ -16,7 +17,11 @@
 #include "nodes/age.h"
 #include "nodes/age_stream.h"
 #include "nodes/chunker.h"
+#include "nodes/db_common.h"
+#include "nodes/dump_source.h"
 #include "nodes/local_destination.h"
+#include "nodes/mysqldump.h"
+#include "nodes/pg_dump.h"
 #include "nodes/store_sink.h"
 #include "nodes/tar.h"
 #include "nodes/zstd.h"
@@ -114,8 +119,16 @@ std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc
         }
       }
     } else {
-      problems.push_back(absl::StrCat("source type: ", s.name, ": ", s.type,
-                                      " sources are not available in this build yet"));
+      auto pw = ResolvePassword(s.password_env, s.password_file);
+      if (!pw.ok()) {
+        problems.push_back(absl::StrCat("source credentials: ", s.name, ": ", pw.status().message()));
+        continue;
+      }
+      std::vector<std::string> p =
+          s.type == "postgres"
+              ? PgPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw)
+              : MysqlPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw);
+      for (auto& line : p) problems.push_back(std::move(line));
     }
   }
   for (auto& p : CheckHooks(spec)) problems.push_back(std::move(p));
@@ -154,6 +167,9 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
   Graph graph(&budget, spec.parallelism);
   std::optional<FaultSpec> fault = FaultFromEnv();
   std::vector<std::shared_ptr<TarStats>> stats;
+  std::vector<std::shared_ptr<DumpStats>> dump_stats;
+  std::optional<bool> mariadb;
+  std::vector<size_t> added;  // plan index of each branch handed to the graph
   std::vector<std::shared_ptr<ArchiveDigest>> digests;
   for (size_t i = 0; i < plan.branches.size(); ++i) {
     const PlanBranch& b = plan.branches[i];
@@ -161,9 +177,39 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     BranchSpec bs;
     bs.name = b.source;
     auto st = std::make_shared<TarStats>();
+    auto ds = std::make_shared<DumpStats>();
     stats.push_back(st);
-    bs.source = MaybeFaulty(std::make_unique<TarSource>(
-        TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st), fault);
+    dump_stats.push_back(ds);
+    if (s.type == "files") {
+      bs.source = MaybeFaulty(std::make_unique<TarSource>(
+          TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st), fault);
+    } else {
+      DumpOptions d;
+      d.timeout_seconds = s.command_timeout_seconds;
+      d.chunk_bytes = plan.chunk_bytes;
+      auto pw = ResolvePassword(s.password_env, s.password_file);
+      absl::Status err = pw.status();
+      if (s.type == "postgres") {
+        d.tool = "pg_dump";
+        d.argv = PgDumpArgv({s.host, s.port, s.user, s.database, s.extra_args});
+        if (pw.ok() && !pw->empty()) d.env.push_back("PGPASSWORD=" + *pw);
+      } else {
+        d.tool = "mysqldump";
+        if (!mariadb.has_value()) {
+          auto m = MysqldumpIsMariaDb();
+          if (m.ok()) mariadb = *m;
+          else err = m.status();
+        }
+        d.argv = MysqldumpArgv({s.host, s.port, s.user, s.database, s.extra_args}, mariadb.value_or(true));
+        if (pw.ok() && !pw->empty()) d.env.push_back("MYSQL_PWD=" + *pw);
+      }
+      if (pw.ok()) sodium_memzero(pw->data(), pw->size());
+      if (!err.ok()) {
+        result.sources.push_back({.name = b.source, .type = b.source_type, .archive_key = b.archive_key, .status = err});
+        continue;
+      }
+      bs.source = MaybeFaulty(std::make_unique<DumpSource>(std::move(d), ds), fault);
+    }
     bs.transforms.push_back(MaybeFaulty(
         std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism), fault));
     bs.transforms.push_back(MaybeFaulty(std::make_unique<ChunkerNode>(age::kChunkSize), fault));
@@ -179,21 +225,23 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     bs.admission_x100 = 300;
     bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (256 << 10);
     graph.AddBranch(std::move(bs));
+    added.push_back(i);
   }
   std::vector<BranchResult> runs = graph.Run(cancel);
   result.memory_peak = budget.peak();
-  for (size_t i = 0; i < runs.size(); ++i) {
+  for (size_t k = 0; k < runs.size(); ++k) {
+    size_t i = added[k];
     SourceResult r;
     r.name = plan.branches[i].source;
     r.type = plan.branches[i].source_type;
     r.archive_key = plan.branches[i].archive_key;
-    r.status = runs[i].status;
-    r.bytes_in = stats[i]->stream_bytes;
+    r.status = runs[k].status;
+    r.bytes_in = stats[i]->stream_bytes + dump_stats[i]->bytes;
     r.members = stats[i]->members;
     r.bytes_out = digests[i]->bytes;
     r.sha256 = digests[i]->sha256_hex;
-    r.seconds = runs[i].seconds;
-    r.warnings = runs[i].warnings;
+    r.seconds = runs[k].seconds;
+    r.warnings = runs[k].warnings;
     if (r.status.ok() && spec.verification != "none") {
       auto info = dest->Stat(r.archive_key);
       if (!info.ok()) {
@@ -208,12 +256,15 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
         CorruptForTest(*dest, r.archive_key);
       }
       if (r.verification == "ok" && spec.verification == "deep") {
-        auto members = VerifyDeep(spec, *dest, r.archive_key, "tar", cancel);
+        std::string ext = spec.sources[i].extension();
+        auto members = VerifyDeep(spec, *dest, r.archive_key, ext, cancel);
         if (!members.ok()) {
           r.verification = absl::StrCat("failed: deep: ", members.status().message());
-        } else if (*members != r.members) {
+        } else if (ext == "tar" && *members != r.members) {
           r.verification = absl::StrCat("failed: deep: ", *members, " tar members read back, ",
                                         r.members, " written");
+        } else if (ext == "pgdump") {
+          r.members = *members;  // table-of-contents entries
         }
       }
       if (r.verification != "ok") {

@@ -12,6 +12,9 @@
 #include "engine/unique_fd.h"
 #include "graphs/backup.h"
 #include "nodes/age.h"
+#include "nodes/mysqldump.h"
+#include "absl/strings/str_split.h"
+#include "engine/child_process.h"
 #include "nodes/tar.h"
 #include "nodes/zstd.h"
 
@@ -117,6 +120,79 @@ class DecompressSink : public Sink {
   std::shared_ptr<std::vector<std::string>> warnings_;
 };
 
+// Deep verification of a custom-format dump: the stream goes to two
+// pg_restore children at once. `pg_restore --list` (no file argument: "-" is
+// not stdin there) prints the table of contents and stops reading (EPIPE is
+// fine); `pg_restore --file=/dev/null` converts the whole archive without a
+// database, which fails on any truncation or damage.
+class PgRestoreCheckSink : public PlainSink {
+ public:
+  static absl::StatusOr<std::unique_ptr<PgRestoreCheckSink>> Create() {
+    auto sink = std::unique_ptr<PgRestoreCheckSink>(new PgRestoreCheckSink());
+    for (auto argv : {std::vector<std::string>{"pg_restore", "--list"},
+                      std::vector<std::string>{"pg_restore", "--file=/dev/null"}}) {
+      SpawnOptions o;
+      o.argv = argv;
+      o.stdin_pipe = true;
+      o.tail_bytes = 1 << 20;
+      o.merge_output = true;
+      HAB_ASSIGN_OR_RETURN(auto c, ChildProcess::Spawn(std::move(o)));
+      sink->children_.push_back(std::move(c));
+    }
+    return sink;
+  }
+  absl::Status Write(std::span<const uint8_t> b) override {
+    for (auto& c : children_) HAB_RETURN_IF_ERROR(c->WriteStdin(b));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> Commit() override {
+    for (auto& c : children_) c->CloseStdin();
+    ExitInfo list = children_[0]->Wait(absl::Now() + absl::Minutes(10));
+    ExitInfo full = children_[1]->Wait(absl::Now() + absl::Hours(6));
+    std::string toc = children_[0]->Tail();
+    if (!list.ok()) return absl::DataLossError("pg_restore --list: " + list.Describe() + ": " + toc);
+    if (!full.ok()) {
+      return absl::DataLossError("pg_restore could not read the whole dump (" + full.Describe() +
+                                 "): " + children_[1]->Tail());
+    }
+    // TOC entries are the lines that are not comments.
+    uint64_t entries = 0;
+    for (absl::string_view line : absl::StrSplit(toc, '\n')) {
+      if (!line.empty() && line[0] != ';') ++entries;
+    }
+    if (entries == 0) return absl::DataLossError("pg_restore --list: empty table of contents");
+    return entries;
+  }
+  void Abort() noexcept override { children_.clear(); }
+
+ private:
+  std::vector<std::unique_ptr<ChildProcess>> children_;
+};
+
+// Deep verification of a mysqldump: header in the first 64 KiB, trailer at
+// the end.
+class SqlCheckSink : public PlainSink {
+ public:
+  absl::Status Write(std::span<const uint8_t> b) override {
+    size_t room = head_.size() < kHead ? kHead - head_.size() : 0;
+    head_.append(reinterpret_cast<const char*>(b.data()), std::min(room, b.size()));
+    tail_.append(reinterpret_cast<const char*>(b.data()), b.size());
+    if (tail_.size() > 2 * kTail) tail_.erase(0, tail_.size() - kTail);
+    bytes_ += b.size();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> Commit() override {
+    HAB_RETURN_IF_ERROR(CheckSqlDump(head_, tail_));
+    return bytes_;
+  }
+  void Abort() noexcept override {}
+
+ private:
+  static constexpr size_t kHead = 64 << 10, kTail = 4096;
+  std::string head_, tail_;
+  uint64_t bytes_ = 0;
+};
+
 // One reverse branch: read `key`, decrypt, decompress into `plain`.
 BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> reader,
                          const std::vector<age::X25519Identity>& ids, std::unique_ptr<PlainSink> plain,
@@ -147,12 +223,19 @@ absl::StatusOr<uint64_t> VerifyDeep(const BackupSpec& spec, Destination& dest, c
   }
   HAB_ASSIGN_OR_RETURN(std::vector<age::X25519Identity> ids, age::ReadIdentityFile(spec.identity_file));
   HAB_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, dest.Open(key));
-  if (ext != "tar") return absl::UnimplementedError(absl::StrCat("deep verification of .", ext));
+  std::unique_ptr<PlainSink> check;
+  if (ext == "tar") {
+    check = TarExtractor::CreateCounter();
+  } else if (ext == "pgdump") {
+    HAB_ASSIGN_OR_RETURN(check, PgRestoreCheckSink::Create());
+  } else {
+    check = std::make_unique<SqlCheckSink>();
+  }
   MemoryBudget budget(spec.memory_limit);
   size_t chunk = ChunkBytesFor(spec.memory_limit);
   auto count = std::make_shared<uint64_t>(0);
   Graph graph(&budget, spec.parallelism);
-  graph.AddBranch(ReverseBranch("verify", std::move(reader), ids, TarExtractor::CreateCounter(), chunk,
+  graph.AddBranch(ReverseBranch("verify", std::move(reader), ids, std::move(check), chunk,
                                 spec.parallelism, count, std::make_shared<std::vector<std::string>>()));
   std::vector<BranchResult> r = graph.Run(cancel);
   HAB_RETURN_IF_ERROR(r[0].status);

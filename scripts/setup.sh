@@ -6,7 +6,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libtbb-dev libyaml-cpp-dev libzstd-dev libsodium-dev libssh2-1-dev libcurl4-openssl-dev
   libsimdjson-dev libabsl-dev libarchive-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  age zstd tar libarchive-tools python3
+  age zstd tar libarchive-tools python3 procps
+  postgresql postgresql-client mariadb-server mariadb-client
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

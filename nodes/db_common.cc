@@ -1,0 +1,61 @@
+#include "nodes/db_common.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "engine/file_util.h"
+#include "engine/status_macros.h"
+
+namespace hab {
+
+absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
+                                            const std::string& password_file) {
+  if (!password_env.empty()) {
+    const char* v = std::getenv(password_env.c_str());
+    if (v == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("password_env: environment variable ", password_env, " is not set"));
+    }
+    return std::string(v);
+  }
+  if (password_file.empty()) return std::string();
+  struct stat st;
+  if (::stat(password_file.c_str(), &st) != 0) return ErrnoStatus(errno, "password_file", password_file);
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "password_file %s is accessible by group or others (mode %04o)\nhint: chmod 600 %s",
+        password_file, st.st_mode & 07777, password_file));
+  }
+  HAB_ASSIGN_OR_RETURN(std::string text, ReadFile(password_file, 4096));
+  std::string pw(absl::StripSuffix(absl::StripSuffix(text, "\n"), "\r"));
+  sodium_memzero(text.data(), text.size());
+  return pw;
+}
+
+absl::StatusOr<ProbeResult> RunProbe(std::vector<std::string> argv, std::vector<std::string> env,
+                                     int timeout_seconds, const std::string& stdin_data) {
+  SpawnOptions opt;
+  opt.argv = std::move(argv);
+  opt.extra_env = std::move(env);
+  opt.merge_output = true;
+  opt.stdin_pipe = !stdin_data.empty();
+  HAB_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(std::move(opt)));
+  if (!stdin_data.empty()) {
+    HAB_RETURN_IF_ERROR(child->WriteStdin(
+        {reinterpret_cast<const uint8_t*>(stdin_data.data()), stdin_data.size()}));
+    child->CloseStdin();
+  }
+  ProbeResult r;
+  r.exit = child->Wait(absl::Now() + absl::Seconds(timeout_seconds));
+  r.output = std::string(absl::StripTrailingAsciiWhitespace(child->Tail()));
+  return r;
+}
+
+}  // namespace hab
