@@ -71,7 +71,7 @@ void BM_AgeSeal(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_AgeSeal)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->UseRealTime();
+BENCHMARK(BM_AgeSeal)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->ThreadRange(1, 2)->UseRealTime();
 
 void BM_AgeOpen(benchmark::State& state) {
   auto data = Data(static_cast<size_t>(state.range(0)));
@@ -87,7 +87,7 @@ void BM_AgeOpen(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_AgeOpen)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->UseRealTime();
+BENCHMARK(BM_AgeOpen)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->ThreadRange(1, 2)->UseRealTime();
 
 class NullEmitter : public Emitter {
  public:

@@ -1,6 +1,7 @@
 // hostatlas-backup: entry point. Process-wide setup (libsodium, signals)
 // happens here once; everything else lives in cli/commands.cc.
 #include <langinfo.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <clocale>
@@ -37,6 +38,11 @@ void Usage() {
 
 int main(int argc, char** argv) {
   hab::EnsureSodium();
+  // Chunk buffers are a few MiB: keep them in the heap instead of a fresh
+  // mmap per chunk (every page of which would fault on first touch). The
+  // memory budget, not the allocator, bounds how much is in use.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Writes to a child that stopped reading must fail with EPIPE, not kill us.
   signal(SIGPIPE, SIG_IGN);
   // libarchive converts names through the locale: without a UTF-8 one

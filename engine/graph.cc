@@ -289,8 +289,11 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
-  for (auto& t : producers) t.join();
+  // The calling thread takes part in the graph's work while it waits (it is
+  // one of the `parallelism` TBB threads). Every producer holds a
+  // reserve_wait until it finishes, so this returns only after all of them.
   g.wait_for_all();
+  for (auto& t : producers) t.join();
   for (auto& rt : rts) rt->sink_queue.Close();
   for (auto& t : writers) t.join();
   done.store(true);
