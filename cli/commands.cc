@@ -258,6 +258,7 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     return kExitFailure;
   }
   BackupResult result = RunBackup(*spec, pc, g_cancel);
+  for (const auto& w : result.warnings) Warn(w);
   for (const auto& s : result.sources) {
     for (const auto& w : s.warnings) Warn(absl::StrCat(s.name, ": ", w));
     if (s.status.ok()) {

@@ -1,5 +1,6 @@
 // hostatlas-backup: entry point. Process-wide setup (libsodium, signals)
 // happens here once; everything else lives in cli/commands.cc.
+#include <curl/curl.h>
 #include <langinfo.h>
 #include <malloc.h>
 #include <signal.h>
@@ -38,6 +39,7 @@ void Usage() {
 
 int main(int argc, char** argv) {
   hab::EnsureSodium();
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   // Chunk buffers are a few MiB: keep them in the heap instead of a fresh
   // mmap per chunk (every page of which would fault on first touch). The
   // memory budget, not the allocator, bounds how much is in use.

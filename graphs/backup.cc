@@ -22,6 +22,10 @@
 #include "nodes/local_destination.h"
 #include "nodes/mysqldump.h"
 #include "nodes/pg_dump.h"
+#include "nodes/s3_destination.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "nodes/store_sink.h"
 #include "nodes/tar.h"
 #include "nodes/zstd.h"
@@ -35,13 +39,61 @@ bool BackupResult::ok() const {
   return true;
 }
 
+absl::StatusOr<std::string> S3Credential(const std::string& inline_value, const std::string& file,
+                                         const char* env, const char* name) {
+  if (!inline_value.empty()) return inline_value;
+  if (!file.empty()) {
+    struct stat st;
+    if (::stat(file.c_str(), &st) != 0) return ErrnoStatus(errno, std::string(name) + "_file", file);
+    if ((st.st_mode & 077) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat(name, "_file ", file,
+                                                      " is accessible by group or others\nhint: chmod 600 ", file));
+    }
+    HAB_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 4096));
+    return std::string(absl::StripAsciiWhitespace(text));
+  }
+  if (const char* v = std::getenv(env); v != nullptr && *v) return std::string(v);
+  return absl::FailedPreconditionError(absl::StrCat("destination.", name, ": not set (set ", name, ", ", name,
+                                                    "_file, or the ", env, " environment variable)"));
+}
+
+int S3PartConcurrency(const BackupSpec& spec) {
+  // Part buffers (concurrency + 2 per source) may take three quarters of the
+  // memory budget; the rest is for chunks in flight.
+  uint64_t per_source = spec.memory_limit / 4 * 3 / std::max<size_t>(1, spec.sources.size());
+  int64_t fit = static_cast<int64_t>(per_source / spec.destination.part_size) - 2;
+  return static_cast<int>(std::clamp<int64_t>(fit, 0, spec.destination.concurrency));
+}
+
+uint64_t S3FixedBytes(const BackupSpec& spec) {
+  if (spec.destination.type != "s3") return 0;
+  return spec.destination.part_size * static_cast<uint64_t>(S3PartConcurrency(spec) + 2);
+}
+
 absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
                                                               const PlanContext& pc) {
   const DestinationSpec& d = spec.destination;
   if (d.type == "local") {
     return std::unique_ptr<Destination>(new LocalDestination(DestinationRoot(spec, pc)));
   }
-  // TODO(issue 5, SFTP issue): the s3 and sftp destinations.
+  if (d.type == "s3") {
+    S3Options o;
+    o.endpoint.endpoint = d.endpoint;
+    o.endpoint.region = d.region == "auto" ? "us-east-1" : d.region;
+    o.endpoint.bucket = d.bucket;
+    o.endpoint.path_style = d.path_style.value_or(!absl::StrContains(d.endpoint, ".amazonaws.com"));
+    o.endpoint.ca_file = d.ca_file;
+    HAB_ASSIGN_OR_RETURN(o.endpoint.access_key_id,
+                         S3Credential(d.access_key_id, d.access_key_id_file, "AWS_ACCESS_KEY_ID", "access_key_id"));
+    HAB_ASSIGN_OR_RETURN(o.endpoint.secret_access_key,
+                         S3Credential(d.secret_access_key, d.secret_access_key_file, "AWS_SECRET_ACCESS_KEY",
+                                      "secret_access_key"));
+    o.prefix = DestinationRoot(spec, pc);
+    o.part_size = d.part_size;
+    o.concurrency = S3PartConcurrency(spec);
+    return std::unique_ptr<Destination>(new S3Destination(std::move(o)));
+  }
+  // TODO(SFTP issue): the sftp destination.
   return absl::UnimplementedError(
       absl::StrCat("destination type \"", d.type, "\" is not available in this build yet"));
 }
@@ -138,6 +190,12 @@ std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc
     problems.push_back("verification: deep: needs encryption.identity_file to decrypt the archive back"
                        "\nhint: set encryption.identity_file or use verification.mode: size");
   }
+  if (spec.destination.type == "s3" && S3PartConcurrency(spec) < 1) {
+    problems.push_back(absl::StrCat(
+        "destination: s3: performance.memory_limit (", spec.memory_limit, " bytes) cannot hold 3 parts of ",
+        spec.destination.part_size, " bytes for each of ", spec.sources.size(),
+        " sources\nhint: raise performance.memory_limit or lower destination.part_size"));
+  }
   auto dest = OpenDestination(spec, pc);
   if (!dest.ok()) {
     problems.push_back(absl::StrCat("destination: ", spec.destination.type, ": ", dest.status().message()));
@@ -163,6 +221,11 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     return result;
   }
   std::unique_ptr<Destination> dest = std::move(*dest_or);
+  if (auto* s3 = dynamic_cast<S3Destination*>(dest.get())) {
+    // Uploads of a run that was killed stay open (and billed) until aborted.
+    auto n = s3->AbortOrphanUploads(absl::Hours(24));
+    if (!n.ok()) result.warnings.push_back(absl::StrCat("orphan uploads not checked: ", n.status().message()));
+  }
   MemoryBudget budget(spec.memory_limit);
   Graph graph(&budget, spec.parallelism);
   std::optional<FaultSpec> fault = FaultFromEnv();
@@ -223,7 +286,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     digests.push_back(digest);
     bs.sink = MaybeFaulty(std::make_unique<StoreSink>(dest.get(), b.archive_key, digest), fault);
     bs.admission_x100 = 300;
-    bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (256 << 10);
+    bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (1 << 20) + S3FixedBytes(spec);
     graph.AddBranch(std::move(bs));
     added.push_back(i);
   }

@@ -30,12 +30,17 @@ struct SourceResult {
 
 struct BackupResult {
   std::vector<SourceResult> sources;
+  std::vector<std::string> warnings;  // run-level (not tied to one source)
   uint64_t memory_peak = 0;
   bool ok() const;
 };
 
 absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
                                                               const PlanContext& pc);
+// S3: parts in flight per source that fit the memory budget (0: none fit),
+// and the fixed bytes each branch leases for its part buffers.
+int S3PartConcurrency(const BackupSpec& spec);
+uint64_t S3FixedBytes(const BackupSpec& spec);
 
 // Pre-flight problems, one line each ("check: subject: reason"). Empty = ok.
 std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc);

@@ -284,8 +284,14 @@ void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
     v.Int(n, "concurrency", key, 1, 64, conc);
     d.concurrency = static_cast<int>(conc);
     v.Str(n, "ca_file", key, d.ca_file);
-    if (!d.endpoint.empty() && d.endpoint.rfind("https://", 0) != 0 && d.endpoint.rfind("http://", 0) != 0) {
-      v.Problem(n["endpoint"], "destination.endpoint", "must start with https://");
+    if (!d.endpoint.empty() && d.endpoint.rfind("https://", 0) != 0) {
+      // TLS verification is always on; plain http only on loopback (tests).
+      bool loopback = d.endpoint.rfind("http://127.", 0) == 0 || d.endpoint.rfind("http://localhost", 0) == 0 ||
+                      d.endpoint.rfind("http://[::1]", 0) == 0;
+      if (!loopback) {
+        v.Problem(n["endpoint"], "destination.endpoint",
+                  "must start with https:// (plain http is accepted only for loopback test servers)");
+      }
     }
   } else if (!d.type.empty()) {
     v.Problem(n["type"], "destination.type", absl::StrCat("unknown destination type \"", d.type, "\" (local, sftp, s3)"));

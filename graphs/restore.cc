@@ -197,7 +197,7 @@ class SqlCheckSink : public PlainSink {
 BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> reader,
                          const std::vector<age::X25519Identity>& ids, std::unique_ptr<PlainSink> plain,
                          size_t chunk, int parallelism, std::shared_ptr<uint64_t> count,
-                         std::shared_ptr<std::vector<std::string>> warnings) {
+                         std::shared_ptr<std::vector<std::string>> warnings, uint64_t reader_bytes) {
   BranchSpec bs;
   bs.name = name;
   bs.source = std::make_unique<ReaderSource>(std::move(reader), chunk);
@@ -210,7 +210,7 @@ BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> 
   bs.admission_x100 = 200;
   // Framer carry, the decompressor's output piece, and the extractor's
   // queue of up to four pieces.
-  bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk;
+  bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk + reader_bytes;
   return bs;
 }
 
@@ -236,7 +236,8 @@ absl::StatusOr<uint64_t> VerifyDeep(const BackupSpec& spec, Destination& dest, c
   auto count = std::make_shared<uint64_t>(0);
   Graph graph(&budget, spec.parallelism);
   graph.AddBranch(ReverseBranch("verify", std::move(reader), ids, std::move(check), chunk,
-                                spec.parallelism, count, std::make_shared<std::vector<std::string>>()));
+                                spec.parallelism, count, std::make_shared<std::vector<std::string>>(),
+                                S3FixedBytes(spec)));
   std::vector<BranchResult> r = graph.Run(cancel);
   HAB_RETURN_IF_ERROR(r[0].status);
   return *count;
@@ -311,7 +312,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
     auto count = std::make_shared<uint64_t>(0);
     auto w = std::make_shared<std::vector<std::string>>();
     graph.AddBranch(ReverseBranch(parsed.source, std::move(*reader), ids, std::move(plain), chunk,
-                                  spec.parallelism, count, w));
+                                  spec.parallelism, count, w, S3FixedBytes(spec)));
     counts.push_back(count);
     warns.push_back(w);
     items.push_back(std::move(item));

@@ -53,6 +53,7 @@ void RunLog::AddPreflight(const std::string& check, bool ok, const std::string& 
 void RunLog::SetBackup(const BackupResult& result, bool cancelled) {
   cancelled_ = cancelled;
   memory_peak_ = result.memory_peak;
+  for (const auto& w : result.warnings) warnings_json_.push_back(JsonString(w));
   for (const auto& s : result.sources) {
     std::vector<std::string> warnings, deleted;
     for (const auto& w : s.warnings) warnings.push_back(JsonString(w));
@@ -95,6 +96,7 @@ void RunLog::Finish(int exit_code) {
       ",\"exit_code\":", exit_code, ",\"preflight\":[", absl::StrJoin(preflight_json_, ","), "]",
       ",\"sources\":[", absl::StrJoin(sources_json_, ","), "]",
       ",\"hooks\":[", absl::StrJoin(hooks_json_, ","), "]",
+      ",\"warnings\":[", absl::StrJoin(warnings_json_, ","), "]",
       ",\"totals\":{\"bytes_in\":", bytes_in_, ",\"bytes_out\":", bytes_out_,
       ",\"memory_budget_peak\":", memory_peak_, "}}\n");
   std::string dir = Directory();

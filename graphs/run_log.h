@@ -32,6 +32,7 @@ class RunLog {
   std::vector<std::string> preflight_json_;
   std::vector<std::string> sources_json_;
   std::vector<std::string> hooks_json_;
+  std::vector<std::string> warnings_json_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0, memory_peak_ = 0;
 };
 

@@ -1,0 +1,331 @@
+#include "nodes/s3_destination.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/blocking_queue.h"
+#include "engine/status_macros.h"
+
+namespace hab {
+namespace {
+
+constexpr int kMaxParts = 10000;  // S3's limit on parts per upload
+
+absl::StatusOr<HttpResponse> Call(HttpTransport& t, const HttpRequest& r) {
+  HAB_ASSIGN_OR_RETURN(HttpResponse resp, t.Do(r));
+  HAB_RETURN_IF_ERROR(HttpStatus(r, resp));
+  return resp;
+}
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+class S3Writer : public ObjectWriter {
+ public:
+  S3Writer(std::shared_ptr<HttpTransport> t, std::string key, uint64_t part_size, int concurrency)
+      : t_(std::move(t)), key_(std::move(key)), part_size_(part_size), concurrency_(concurrency) {
+    current_.reserve(part_size_);
+  }
+  ~S3Writer() override { Abort(); }
+
+  absl::Status Write(std::span<const uint8_t> bytes) override {
+    while (!bytes.empty()) {
+      HAB_RETURN_IF_ERROR(FirstError());
+      size_t n = std::min<size_t>(bytes.size(), part_size_ - current_.size());
+      current_.insert(current_.end(), bytes.begin(), bytes.begin() + static_cast<long>(n));
+      bytes = bytes.subspan(n);
+      size_ += n;
+      // A full part goes out only once more data proves it is not the last
+      // one, so the last part is never empty.
+      if (current_.size() == part_size_ && !bytes.empty()) HAB_RETURN_IF_ERROR(Ship());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Commit() override {
+    if (upload_id_.empty()) {
+      // Small object: one PutObject is atomic by itself.
+      HttpRequest r{"PutObject", "PUT", key_, {}, {{"content-type", "application/octet-stream"}},
+                    current_};
+      HAB_RETURN_IF_ERROR(Call(*t_, r).status());
+      committed_ = true;
+      return size_;
+    }
+    HAB_RETURN_IF_ERROR(Ship());
+    JoinWorkers();
+    HAB_RETURN_IF_ERROR(FirstError());
+    std::string xml = "<CompleteMultipartUpload>";
+    for (size_t i = 0; i < etags_.size(); ++i) {
+      absl::StrAppend(&xml, "<Part><PartNumber>", i + 1, "</PartNumber><ETag>", XmlEscape(etags_[i]),
+                      "</ETag></Part>");
+    }
+    xml += "</CompleteMultipartUpload>";
+    HttpRequest r{"CompleteMultipartUpload", "POST", key_, {{"uploadId", upload_id_}},
+                  {{"content-type", "application/xml"}}, Bytes(xml)};
+    HAB_RETURN_IF_ERROR(Call(*t_, r).status());
+    committed_ = true;
+    return size_;
+  }
+
+  void Abort() noexcept override {
+    if (committed_ || aborted_) return;
+    aborted_ = true;
+    JoinWorkers();
+    if (!upload_id_.empty()) {
+      HttpRequest r{"AbortMultipartUpload", "DELETE", key_, {{"uploadId", upload_id_}}, {}, {}};
+      (void)t_->Do(r);  // best effort: some servers (s3rver) do not implement it
+    }
+  }
+
+ private:
+  absl::Status FirstError() {
+    absl::MutexLock lock(&mu_);
+    return error_;
+  }
+
+  absl::Status Ship() {
+    if (upload_id_.empty()) {
+      HttpRequest r{"CreateMultipartUpload", "POST", key_, {{"uploads", ""}},
+                    {{"content-type", "application/octet-stream"}}, {}};
+      HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*t_, r));
+      upload_id_ = XmlFirst(resp.body, "UploadId");
+      if (upload_id_.empty()) return absl::InternalError("CreateMultipartUpload: no UploadId in the answer");
+      for (int i = 0; i < concurrency_; ++i) workers_.emplace_back([this] { WorkLoop(); });
+    }
+    int number = ++parts_;
+    if (number > kMaxParts) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "archive exceeds ", kMaxParts, " parts of ", part_size_,
+          " bytes; raise destination.part_size (S3 allows at most 10,000 parts)"));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      etags_.resize(static_cast<size_t>(number));
+    }
+    // Blocks while `concurrency` parts are already in flight: this is the
+    // writer thread, and the part buffers are what the budget reserved.
+    queue_.Push({number, std::move(current_)});
+    current_ = std::vector<uint8_t>();
+    current_.reserve(part_size_);
+    return absl::OkStatus();
+  }
+
+  void WorkLoop() {
+    while (auto job = queue_.Pop()) {
+      if (!FirstError().ok()) continue;
+      HttpRequest r{"UploadPart", "PUT", key_,
+                    {{"partNumber", std::to_string(job->first)}, {"uploadId", upload_id_}}, {},
+                    job->second};
+      auto resp = Call(*t_, r);
+      absl::MutexLock lock(&mu_);
+      if (!resp.ok()) {
+        if (error_.ok()) error_ = resp.status();
+        continue;
+      }
+      auto it = resp->headers.find("etag");
+      etags_[static_cast<size_t>(job->first - 1)] = it == resp->headers.end() ? "" : it->second;
+    }
+  }
+
+  void JoinWorkers() {
+    queue_.Close();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::shared_ptr<HttpTransport> t_;
+  std::string key_;
+  uint64_t part_size_;
+  int concurrency_;
+  std::vector<uint8_t> current_;
+  uint64_t size_ = 0;
+  std::string upload_id_;
+  int parts_ = 0;
+  BlockingQueue<std::pair<int, std::vector<uint8_t>>> queue_{1};
+  std::vector<std::thread> workers_;
+  absl::Mutex mu_;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> etags_ ABSL_GUARDED_BY(mu_);
+  bool committed_ = false, aborted_ = false;
+};
+
+class S3Reader : public ObjectReader {
+ public:
+  S3Reader(std::shared_ptr<HttpTransport> t, std::string key, uint64_t size, uint64_t range, int concurrency)
+      : t_(std::move(t)), key_(std::move(key)), size_(size), range_(range), concurrency_(concurrency) {}
+  ~S3Reader() override {
+    for (auto& f : inflight_) f.thread.join();
+  }
+  uint64_t size() const override { return size_; }
+
+  absl::StatusOr<size_t> Read(std::span<uint8_t> out) override {
+    // Keep `concurrency` ranged GETs running ahead of the reader.
+    while (static_cast<int>(inflight_.size()) < concurrency_ && next_offset_ < size_) Launch();
+    while (current_pos_ >= current_.size()) {
+      if (inflight_.empty()) return 0;
+      Fetch& f = inflight_.front();
+      f.thread.join();
+      if (!f.result->ok()) return f.result->status();
+      current_ = std::move(**f.result);
+      current_pos_ = 0;
+      uint64_t want = std::min(range_, size_ - f.offset);
+      if (current_.size() != want) {
+        return absl::DataLossError(absl::StrCat("GetObject ", key_, ": range at ", f.offset, " returned ",
+                                                current_.size(), " bytes, expected ", want));
+      }
+      inflight_.pop_front();
+      while (static_cast<int>(inflight_.size()) < concurrency_ && next_offset_ < size_) Launch();
+    }
+    size_t n = std::min(out.size(), current_.size() - current_pos_);
+    std::memcpy(out.data(), current_.data() + current_pos_, n);
+    current_pos_ += n;
+    return n;
+  }
+
+ private:
+  struct Fetch {
+    uint64_t offset;
+    std::shared_ptr<absl::StatusOr<std::string>> result;
+    std::thread thread;
+  };
+
+  void Launch() {
+    uint64_t off = next_offset_;
+    uint64_t end = std::min(size_, off + range_) - 1;
+    next_offset_ = end + 1;
+    auto result = std::make_shared<absl::StatusOr<std::string>>(absl::InternalError("unset"));
+    std::thread th([t = t_, key = key_, off, end, result] {
+      HttpRequest r{"GetObject", "GET", key, {}, {{"range", absl::StrCat("bytes=", off, "-", end)}}, {}};
+      auto resp = Call(*t, r);
+      if (resp.ok()) {
+        *result = std::move(resp->body);
+      } else {
+        *result = resp.status();
+      }
+    });
+    inflight_.push_back({off, result, std::move(th)});
+  }
+
+  std::shared_ptr<HttpTransport> t_;
+  std::string key_;
+  uint64_t size_, range_;
+  int concurrency_;
+  uint64_t next_offset_ = 0;
+  std::deque<Fetch> inflight_;
+  std::string current_;
+  size_t current_pos_ = 0;
+};
+
+}  // namespace
+
+S3Destination::S3Destination(S3Options options, std::unique_ptr<HttpTransport> transport)
+    : options_(std::move(options)) {
+  if (!transport) transport = MakeRetryingTransport(MakeCurlTransport(options_.endpoint));
+  transport_ = std::move(transport);
+}
+
+std::string S3Destination::Describe() const {
+  return absl::StrCat("s3:", options_.endpoint.endpoint, "/", options_.endpoint.bucket, "/", options_.prefix);
+}
+
+absl::StatusOr<std::unique_ptr<ObjectWriter>> S3Destination::Create(const std::string& key) {
+  return std::unique_ptr<ObjectWriter>(
+      new S3Writer(transport_, key, options_.part_size, options_.concurrency));
+}
+
+absl::StatusOr<std::unique_ptr<ObjectReader>> S3Destination::Open(const std::string& key) {
+  HAB_ASSIGN_OR_RETURN(ObjectInfo info, Stat(key));
+  return std::unique_ptr<ObjectReader>(
+      new S3Reader(transport_, key, info.size, options_.part_size, options_.concurrency));
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> S3Destination::List(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  std::string token;
+  do {
+    HttpRequest r{"ListObjectsV2", "GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
+    if (!token.empty()) r.query.push_back({"continuation-token", token});
+    HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
+    for (const std::string& c : XmlAll(resp.body, "Contents")) {
+      ObjectInfo o;
+      o.key = XmlFirst(c, "Key");
+      uint64_t size = 0;
+      (void)absl::SimpleAtoi(XmlFirst(c, "Size"), &size);
+      o.size = size;
+      absl::Time t;
+      std::string err;
+      if (absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", XmlFirst(c, "LastModified"), &t, &err)) {
+        o.mtime_unix = absl::ToUnixSeconds(t);
+      }
+      out.push_back(std::move(o));
+    }
+    token = XmlFirst(resp.body, "IsTruncated") == "true" ? XmlFirst(resp.body, "NextContinuationToken") : "";
+  } while (!token.empty());
+  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+absl::StatusOr<ObjectInfo> S3Destination::Stat(const std::string& key) {
+  HttpRequest r{"HeadObject", "HEAD", key, {}, {}, {}};
+  HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
+  ObjectInfo o;
+  o.key = key;
+  auto it = resp.headers.find("content-length");
+  if (it == resp.headers.end() || !absl::SimpleAtoi(it->second, &o.size)) {
+    return absl::InternalError(absl::StrCat("HeadObject ", key, ": no Content-Length"));
+  }
+  return o;
+}
+
+absl::Status S3Destination::Remove(const std::string& key) {
+  HttpRequest r{"DeleteObject", "DELETE", key, {}, {}, {}};
+  return Call(*transport_, r).status();
+}
+
+absl::Status S3Destination::Probe() {
+  HttpRequest head{"HeadBucket", "HEAD", "", {}, {}, {}};
+  auto resp = transport_->Do(head);
+  if (!resp.ok()) return resp.status();
+  if (resp->code == 404) {
+    return absl::NotFoundError(absl::StrCat("HeadBucket: bucket ", options_.endpoint.bucket, " does not exist (HTTP 404)"));
+  }
+  HAB_RETURN_IF_ERROR(HttpStatus(head, *resp));
+  std::string key = absl::StrCat(options_.prefix, ".hostatlas-backup-probe-", ::getpid());
+  static constexpr uint8_t kProbe[] = {'p', 'r', 'o', 'b', 'e', '\n'};
+  HttpRequest put{"PutObject (probe)", "PUT", key, {}, {}, kProbe};
+  HAB_RETURN_IF_ERROR(Call(*transport_, put).status());
+  return Remove(key);
+}
+
+absl::StatusOr<int> S3Destination::AbortOrphanUploads(absl::Duration min_age) {
+  HttpRequest r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
+  HAB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(r));
+  if (resp.code == 501 || resp.code == 405) return 0;  // not implemented by this server
+  HAB_RETURN_IF_ERROR(HttpStatus(r, resp));
+  int aborted = 0;
+  absl::Time cutoff = absl::Now() - min_age;
+  for (const std::string& u : XmlAll(resp.body, "Upload")) {
+    std::string key = XmlFirst(u, "Key"), id = XmlFirst(u, "UploadId");
+    size_t slash = key.rfind('/');
+    // Only our archives: an upload of anything else is not ours to abort.
+    if (!absl::StartsWith(key.substr(slash == std::string::npos ? 0 : slash + 1), "hostatlas-backup-")) continue;
+    absl::Time started;
+    std::string err;
+    if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", XmlFirst(u, "Initiated"), &started, &err)) continue;
+    if (started > cutoff) continue;
+    HttpRequest a{"AbortMultipartUpload", "DELETE", key, {{"uploadId", id}}, {}, {}};
+    if (Call(*transport_, a).ok()) ++aborted;
+  }
+  return aborted;
+}
+
+}  // namespace hab

@@ -1,0 +1,59 @@
+// S3Destination: archives in an S3-compatible bucket (R2, B2, Wasabi,
+// Hetzner, MinIO, AWS, Storj), over libcurl with our SigV4 signer.
+//
+// Writes are invisible until Commit: objects up to one part go up as a single
+// PutObject at Commit; larger ones as a multipart upload whose
+// CompleteMultipartUpload is the commit. All parts but the last have exactly
+// part_size bytes (R2 rejects anything else); up to `concurrency` parts are
+// in flight on the writer's own upload threads, each part buffer counted in
+// the branch's fixed memory (part_size x (concurrency + 1)). Each part's
+// body is signed (x-amz-content-sha256), so the server checks its integrity;
+// transient failures are retried per part (RetryingTransport). Abort (and
+// the destructor, unless committed) aborts the multipart upload. A stream
+// longer than 10,000 parts fails with a clear error (raise part_size).
+//
+// Readers fetch `concurrency` ranges of part_size in parallel and hand them
+// out in order, so a retry repeats one range.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/destination.h"
+#include "nodes/s3_client.h"
+
+namespace hab {
+
+struct S3Options {
+  S3Endpoint endpoint;
+  std::string prefix;  // already expanded, "" or ending in '/'
+  uint64_t part_size = 16ull << 20;
+  int concurrency = 4;
+};
+
+class S3Destination : public Destination {
+ public:
+  // `transport` may be null: curl wrapped in RetryingTransport.
+  S3Destination(S3Options options, std::unique_ptr<HttpTransport> transport = nullptr);
+  std::string Describe() const override;
+  absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key) override;
+  absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key) override;
+  absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  absl::StatusOr<ObjectInfo> Stat(const std::string& key) override;
+  absl::Status Remove(const std::string& key) override;
+  // HEAD bucket, then PutObject + DeleteObject of a probe under the prefix.
+  absl::Status Probe() override;
+  absl::StatusOr<uint64_t> FreeBytes() override {
+    return absl::UnimplementedError("S3 has no free-space figure");
+  }
+  // Aborts our multipart uploads under the prefix older than `min_age`
+  // (interrupted runs). Servers without ListMultipartUploads: OK, 0.
+  absl::StatusOr<int> AbortOrphanUploads(absl::Duration min_age);
+  const S3Options& options() const { return options_; }
+
+ private:
+  S3Options options_;
+  std::shared_ptr<HttpTransport> transport_;
+};
+
+}  // namespace hab
