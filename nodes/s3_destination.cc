@@ -298,6 +298,13 @@ absl::Status S3Destination::Probe() {
   if (resp->code == 404) {
     return absl::NotFoundError(absl::StrCat("HeadBucket: bucket ", options_.endpoint.bucket, " does not exist (HTTP 404)"));
   }
+  if (resp->code == 401 || resp->code == 403) {
+    // HEAD answers carry no body: ask again with a GET to get the server's
+    // own <Code> and <Message> (SignatureDoesNotMatch, AccessDenied, ...).
+    HttpRequest list{"HeadBucket (ListObjectsV2)", "GET", "", {{"list-type", "2"}, {"max-keys", "1"}}, {}, {}};
+    auto again = transport_->Do(list);
+    if (again.ok() && !HttpStatus(list, *again).ok()) return HttpStatus(list, *again);
+  }
   HAB_RETURN_IF_ERROR(HttpStatus(head, *resp));
   std::string key = absl::StrCat(options_.prefix, ".hostatlas-backup-probe-", ::getpid());
   static constexpr uint8_t kProbe[] = {'p', 'r', 'o', 'b', 'e', '\n'};

@@ -16,3 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# S3 test servers and client: @20minutes/s3rver from npm (Node >= 20 comes
+# with the machine), moto and the aws CLI from the machine's Python; Debian's
+# awscli only if no aws is on PATH.
+if ! command -v aws >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends awscli >/dev/null
+fi
+bash "$(dirname "$0")/../tests/services/s3rver.sh" install

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# S3 destination against two independent real servers on loopback:
+# @20minutes/s3rver (checks SigV4) and moto_server (full multipart API),
+# cross-checked with the aws CLI and the stock age/zstd/tar.
+source "$(dirname "$0")/../lib/e2e.sh"
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SV=$(mktemp -d /tmp/hab-s3svc.XXXXXX)
+cleanup() {
+  bash "$HERE/services/s3rver.sh" stop "$SV/s3rver" || true
+  bash "$HERE/services/moto.sh" stop "$SV/moto" || true
+  [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null || true
+  rm -rf "$SV" "$T"
+}
+trap cleanup EXIT
+S3P=$(free_port); MOTOP=$(free_port); PROXYP=$(free_port)
+bash "$HERE/services/s3rver.sh" install || fail "npm install of @20minutes/s3rver failed"
+bash "$HERE/services/s3rver.sh" start "$SV/s3rver" "$S3P" ci-bucket || fail "s3rver did not start"
+bash "$HERE/services/moto.sh" start "$SV/moto" "$MOTOP" || fail "moto_server did not start"
+export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+AWS_S3RVER=(env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url "http://127.0.0.1:$S3P")
+AWS_MOTO=(env AWS_ACCESS_KEY_ID=moto AWS_SECRET_ACCESS_KEY=moto aws --endpoint-url "http://127.0.0.1:$MOTOP")
+"${AWS_MOTO[@]}" s3 mb s3://moto-bucket >/dev/null
+ok "s3rver on $S3P and moto on $MOTOP are up"
+
+S=$T/src; mkdir -p "$S"
+head -c 14000000 /dev/urandom > "$S/random.bin"
+seq 1 400000 > "$S/seq.txt"
+s3_config() { # s3_config FILE PORT BUCKET SECRET [extra yaml]
+  cat > "$1" <<YAML
+sources:
+  - {type: files, name: tree, paths: [$S]}
+destination:
+  type: s3
+  endpoint: http://127.0.0.1:$2
+  region: auto
+  bucket: $3
+  prefix: "{{ hostname }}/"
+  access_key_id: ${S3_KEY:-S3RVER}
+  secret_access_key: $4
+  part_size: 5MiB
+  concurrency: 3
+encryption: {recipient: $RECIPIENT, identity_file: $T/key.txt}
+${5:-}
+YAML
+}
+HOST=$(hostname)
+
+# 1. Multipart backup to the signature-checking server; aws CLI downloads it
+#    and the stock tools read it.
+s3_config "$T/s3a.yml" "$S3P" ci-bucket S3RVER 'verification: {mode: deep}'
+"$BIN" --config "$T/s3a.yml" run 2>"$T/err" || fail "backup to s3rver failed: $(cat "$T/err")"
+grep -q "verification ok" "$T/err" || fail "no verification: $(cat "$T/err")"
+KEY=$("${AWS_S3RVER[@]}" s3 ls "s3://ci-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-')
+[ -n "$KEY" ] || fail "no archive listed by aws"
+"${AWS_S3RVER[@]}" s3 cp --quiet "s3://ci-bucket/$HOST/$KEY" "$T/dl.age"
+age -d -i "$T/key.txt" "$T/dl.age" | zstd -d | tar -xf - -C "$T" --one-top-level=stock
+cmp "$S/random.bin" "$T/stock$S/random.bin" || fail "stock tools read different data"
+ok "multipart upload to s3rver (SigV4 checked): aws s3 cp + age -d | zstd -d | tar -x give the tree back"
+
+# 2. Our restore from S3 (parallel ranged GETs).
+"$BIN" --config "$T/s3a.yml" restore --to "$T/r1" 2>"$T/err" || fail "restore failed: $(cat "$T/err")"
+cmp "$S/random.bin" "$T/r1/tree$S/random.bin" && cmp "$S/seq.txt" "$T/r1/tree$S/seq.txt" || fail "restore differs"
+ok "restore from s3rver matches"
+
+# 3. An object the aws CLI uploaded restores with ours.
+NEWKEY="hostatlas-backup-tree-20300101T000000Z.tar.zst.age"
+"${AWS_S3RVER[@]}" s3 cp --quiet "$T/dl.age" "s3://ci-bucket/$HOST/$NEWKEY"
+"$BIN" --config "$T/s3a.yml" restore --to "$T/r2" --from "$HOST/$NEWKEY" 2>"$T/err" || fail "restore of aws upload: $(cat "$T/err")"
+cmp "$S/random.bin" "$T/r2/tree$S/random.bin" || fail "restore of the aws-uploaded object differs"
+ok "an archive uploaded by aws s3 cp restores with ours"
+
+# 4. Retention on S3: keep_last 2 deletes our oldest, never a foreign object.
+echo foreign > "$T/foreign"
+"${AWS_S3RVER[@]}" s3 cp --quiet "$T/foreign" "s3://ci-bucket/$HOST/notes.txt"
+s3_config "$T/s3r.yml" "$S3P" ci-bucket S3RVER 'retention: {keep_last: 2}'
+for i in 1 2; do sleep 1.1; "$BIN" --config "$T/s3r.yml" run 2>/dev/null || fail "run $i failed"; done
+left=$("${AWS_S3RVER[@]}" s3 ls "s3://ci-bucket/$HOST/" | awk '{print $4}')
+[ "$(echo "$left" | grep -c '^hostatlas-backup-tree-')" = 2 ] || fail "retention left: $left"
+echo "$left" | grep -q "^$NEWKEY\$" || fail "the newest (aws-uploaded, year 2030) archive was deleted"
+echo "$left" | grep -q '^notes.txt$' || fail "foreign object deleted"
+ok "retention on S3 keeps the two newest and foreign objects"
+
+# 5. Status lists the S3 destination.
+"$BIN" --config "$T/s3r.yml" status | grep -q "tree: 2 archives" || fail "status on s3"
+ok "status snapshot of an S3 destination"
+
+# 6. Wrong secret: pre-flight exit 2 naming the 403 and the server's code.
+s3_config "$T/s3w.yml" "$S3P" ci-bucket wrong-secret
+expect_rc 2 "$BIN" --config "$T/s3w.yml" run 2>"$T/err"
+grep -q "HTTP 403" "$T/err" || fail "no 403: $(cat "$T/err")"
+grep -q "SignatureDoesNotMatch" "$T/err" || fail "server code missing: $(cat "$T/err")"
+! grep -q "wrong-secret" "$T/err" || fail "the secret leaked into the error"
+"$BIN" --config "$T/s3w.yml" run --dry-run 2>/dev/null | grep -q "wrong-secret" && fail "secret in the dry-run plan"
+ok "wrong secret: pre-flight exit 2 with HTTP 403 SignatureDoesNotMatch, secret never printed"
+
+# 7. Missing bucket: pre-flight exit 2.
+s3_config "$T/s3m.yml" "$S3P" no-such-bucket S3RVER
+expect_rc 2 "$BIN" --config "$T/s3m.yml" run 2>"$T/err"
+grep -q "no-such-bucket does not exist" "$T/err" || fail "missing bucket: $(cat "$T/err")"
+ok "missing bucket: pre-flight exit 2"
+
+# 8. moto: a failing run aborts its multipart upload (nothing left open, no object).
+S3_KEY=moto s3_config "$T/s3moto.yml" "$MOTOP" moto-bucket moto
+expect_rc 1 env HOSTATLAS_BACKUP_FAULT="store:4" "$BIN" --config "$T/s3moto.yml" run 2>/dev/null
+[ -z "$("${AWS_MOTO[@]}" s3api list-multipart-uploads --bucket moto-bucket --query 'Uploads[].Key' --output text | grep -v None)" ] \
+  || fail "a multipart upload was left open"
+[ -z "$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | grep hostatlas-backup-tree)" ] || fail "object visible after failure"
+ok "moto: a failed run aborts its multipart upload and leaves no object"
+
+# 9. moto behind a fault proxy: 503s and a dropped connection on parts are
+#    retried; the object is intact.
+python3 "$HERE/services/fault_proxy.py" "$PROXYP" "$MOTOP" --fail-parts 2 --drop-parts 1 > "$T/proxy.log" 2>&1 &
+PROXY_PID=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXYP") 2>/dev/null && break; sleep 0.05; done
+S3_KEY=moto s3_config "$T/s3p.yml" "$PROXYP" moto-bucket moto
+sleep 1.1
+"$BIN" --config "$T/s3p.yml" run 2>"$T/err" || fail "run through the fault proxy failed: $(cat "$T/err")"
+grep -q "injected 503" "$T/proxy.log" && grep -q "dropped connection" "$T/proxy.log" || fail "proxy injected nothing: $(cat "$T/proxy.log")"
+KEY=$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-' | tail -1)
+"${AWS_MOTO[@]}" s3 cp --quiet "s3://moto-bucket/$HOST/$KEY" "$T/moto.age"
+want=$(python3 -c "import json,glob; print([s['sha256'] for f in sorted(glob.glob('$T/logs/run-*.json')) for s in json.load(open(f))['sources'] if s['sha256']][-1])")
+[ "$(sha256sum < "$T/moto.age" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
+age -d -i "$T/key.txt" "$T/moto.age" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
+ok "503 SlowDown and a dropped connection on parts: retried, object intact (sha256 matches the run log)"
+
+# 10. s3rver killed mid-upload: exit 1, and after a restart no object at the key.
+s3_config "$T/s3k.yml" "$S3P" ci-bucket S3RVER
+HOSTATLAS_BACKUP_FAULT="tar:delay=400" "$BIN" --config "$T/s3k.yml" run >/dev/null 2>"$T/err" &
+pid=$!
+sleep 1.5
+kill -9 "$(cat "$SV/s3rver/pid")"
+set +e; wait $pid; rc=$?; set -e
+[ "$rc" = 1 ] || fail "run with a dead server exited $rc: $(cat "$T/err")"
+bash "$HERE/services/s3rver.sh" start "$SV/s3rver" "$S3P" ci-bucket || fail "s3rver restart"
+killed_key=$(python3 -c "import json,glob,os; f=max(glob.glob('$T/logs/run-*.json'), key=os.path.getmtime); print(json.load(open(f))['sources'][0]['archive_key'])")
+[ -n "$killed_key" ] || fail "no run log for the killed run"
+if "${AWS_S3RVER[@]}" s3api head-object --bucket ci-bucket --key "$killed_key" >/dev/null 2>&1; then
+  fail "an object of the killed run is visible at $killed_key"
+fi
+ok "server killed mid-upload: exit 1, no object at the key"
+echo "$CHECKS passed, 0 failed"

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""HTTP fault proxy for the S3 tests: forwards to an upstream S3 server, but
+answers the first --fail-parts UploadPart requests with 503 SlowDown and
+drops the connection of the next --drop-parts ones, so per-part retries are
+exercised against a real server. usage: fault_proxy.py PORT UPSTREAM_PORT"""
+import argparse
+import http.client
+import http.server
+import threading
+
+ap = argparse.ArgumentParser()
+ap.add_argument("port", type=int)
+ap.add_argument("upstream", type=int)
+ap.add_argument("--fail-parts", type=int, default=2)
+ap.add_argument("--drop-parts", type=int, default=1)
+args = ap.parse_args()
+lock = threading.Lock()
+state = {"parts": 0, "failed": 0, "dropped": 0}
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.command == "PUT" and "partNumber=" in self.path:
+            with lock:
+                state["parts"] += 1
+                k = state["parts"]
+            if k <= args.fail_parts:
+                with lock:
+                    state["failed"] += 1
+                print("injected 503 on part request", k, flush=True)
+                msg = b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"
+                self.send_response(503)
+                self.send_header("Content-Length", str(len(msg)))
+                self.end_headers()
+                self.wfile.write(msg)
+                return
+            if k <= args.fail_parts + args.drop_parts:
+                with lock:
+                    state["dropped"] += 1
+                print("dropped connection on part request", k, flush=True)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+        conn = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=120)
+        headers = {k: v for k, v in self.headers.items()}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("transfer-encoding", "content-length", "connection"):
+                self.send_header(k, v)
+        # HEAD has no body: keep the upstream's Content-Length (the size).
+        length = resp.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Proxy).serve_forever()
