@@ -211,6 +211,7 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     }
   }
   InstallSignalHandlers();
+  EstimateSources(*spec, pc);
   std::vector<std::string> problems = Preflight(*spec, pc);
   for (const auto& p : problems) {
     Error("pre-flight: " + p);

@@ -46,7 +46,10 @@ class Destination {
   virtual ~Destination() = default;
   // "local:/mnt/backups/host" and the like; never contains secrets.
   virtual std::string Describe() const = 0;
-  virtual absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key) = 0;
+  // `size_hint`: the expected object size when known (0: unknown); S3 uses
+  // it to grow its part size so the object fits in 10,000 parts.
+  virtual absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key,
+                                                               uint64_t size_hint = 0) = 0;
   virtual absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key) = 0;
   virtual absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   virtual absl::StatusOr<ObjectInfo> Stat(const std::string& key) = 0;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sodium.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <map>
@@ -24,6 +25,7 @@
 #include "nodes/pg_dump.h"
 #include "nodes/s3_destination.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/ascii.h"
 #include "nodes/store_sink.h"
@@ -161,8 +163,43 @@ void CorruptForTest(Destination& dest, const std::string& key) {
 
 }  // namespace
 
+void EstimateSources(const BackupSpec& spec, PlanContext& pc) {
+  pc.estimates.clear();
+  for (const auto& s : spec.sources) {
+    pc.estimates.push_back(s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude) : 0);
+  }
+}
+
+namespace {
+
+std::string Gib(uint64_t b) { return absl::StrFormat("%.2f GiB", static_cast<double>(b) / (1 << 30)); }
+
+// Room for 1.2 x the estimated source size (compression usually leaves far
+// less, but an incompressible tree must still fit).
+void CheckRoom(const std::string& what, const std::string& path, uint64_t free, uint64_t estimate,
+               std::vector<std::string>& problems) {
+  uint64_t need = estimate / 10 * 12;
+  if (free < need) {
+    problems.push_back(absl::StrCat("free space: ", what, " ", path, " has ", Gib(free), " free, needs ",
+                                    Gib(need), " (1.2 x the estimated source size)"));
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc) {
   std::vector<std::string> problems;
+  uint64_t estimate = 0;
+  for (uint64_t e : pc.estimates) estimate += e;
+  if (!spec.staging_dir.empty()) {
+    struct statvfs vfs;
+    if (::statvfs(spec.staging_dir.c_str(), &vfs) != 0) {
+      problems.push_back(absl::StrCat("staging directory: ", spec.staging_dir, ": ", std::strerror(errno)));
+    } else {
+      CheckRoom("staging directory", spec.staging_dir, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize,
+                estimate, problems);
+    }
+  }
   for (const auto& s : spec.sources) {
     if (s.type == "files") {
       for (const auto& p : s.paths) {
@@ -203,6 +240,8 @@ std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc
     absl::Status st = (*dest)->Probe();
     if (!st.ok()) {
       problems.push_back(absl::StrCat("destination: ", (*dest)->Describe(), ": not writable: ", st.message()));
+    } else if (auto free = (*dest)->FreeBytes(); free.ok()) {
+      CheckRoom("destination", (*dest)->Describe(), *free, estimate, problems);
     }
   }
   return problems;
@@ -284,9 +323,15 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     bs.transforms.push_back(MaybeFaulty(std::move(*enc), fault));
     auto digest = std::make_shared<ArchiveDigest>();
     digests.push_back(digest);
-    bs.sink = MaybeFaulty(std::make_unique<StoreSink>(dest.get(), b.archive_key, digest), fault);
+    uint64_t estimate = i < pc.estimates.size() ? pc.estimates[i] : 0;
+    bs.sink = MaybeFaulty(std::make_unique<StoreSink>(dest.get(), b.archive_key, digest, estimate), fault);
     bs.admission_x100 = 300;
     bs.fixed_bytes = Chunker::FixedBytes(age::kChunkSize) + (1 << 20) + S3FixedBytes(spec);
+    if (auto* s3 = dynamic_cast<S3Destination*>(dest.get())) {
+      // A large source grows its part size; its part buffers grow with it.
+      uint64_t part = s3->PartSizeFor(estimate);
+      bs.fixed_bytes += (part - spec.destination.part_size) * static_cast<uint64_t>(S3PartConcurrency(spec) + 2);
+    }
     graph.AddBranch(std::move(bs));
     added.push_back(i);
   }

@@ -42,6 +42,9 @@ absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& s
 int S3PartConcurrency(const BackupSpec& spec);
 uint64_t S3FixedBytes(const BackupSpec& spec);
 
+// Fills pc.estimates (walks the files sources once).
+void EstimateSources(const BackupSpec& spec, PlanContext& pc);
+
 // Pre-flight problems, one line each ("check: subject: reason"). Empty = ok.
 std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc);
 

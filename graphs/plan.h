@@ -53,6 +53,9 @@ size_t ChunkBytesFor(uint64_t memory_limit);
 struct PlanContext {
   std::string hostname;
   int64_t now_unix = 0;
+  // Estimated source bytes per source (files: apparent size of the tree;
+  // databases: 0, unknown). Empty when not estimated.
+  std::vector<uint64_t> estimates;
 };
 
 GraphPlan BuildBackupPlan(const BackupSpec& spec, const PlanContext& pc);

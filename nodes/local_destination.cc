@@ -83,7 +83,8 @@ class LocalReader : public ObjectReader {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ObjectWriter>> LocalDestination::Create(const std::string& key) {
+absl::StatusOr<std::unique_ptr<ObjectWriter>> LocalDestination::Create(const std::string& key,
+                                                                       uint64_t) {
   std::string path = Path(key);
   HAB_RETURN_IF_ERROR(MakeDirs(Dirname(path)));
   struct stat st;

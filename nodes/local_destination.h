@@ -16,7 +16,8 @@ class LocalDestination : public Destination {
  public:
   explicit LocalDestination(std::string root) : root_(std::move(root)) {}
   std::string Describe() const override { return "local:" + root_; }
-  absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key) override;
+  absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key,
+                                                       uint64_t size_hint = 0) override;
   absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   absl::StatusOr<ObjectInfo> Stat(const std::string& key) override;

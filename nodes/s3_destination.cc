@@ -237,9 +237,16 @@ std::string S3Destination::Describe() const {
   return absl::StrCat("s3:", options_.endpoint.endpoint, "/", options_.endpoint.bucket, "/", options_.prefix);
 }
 
-absl::StatusOr<std::unique_ptr<ObjectWriter>> S3Destination::Create(const std::string& key) {
+uint64_t S3Destination::PartSizeFor(uint64_t size_hint) const {
+  uint64_t need = size_hint / 10 * 12 / kMaxParts + 1;
+  need = (need + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+  return std::max<uint64_t>(options_.part_size, need);
+}
+
+absl::StatusOr<std::unique_ptr<ObjectWriter>> S3Destination::Create(const std::string& key,
+                                                                    uint64_t size_hint) {
   return std::unique_ptr<ObjectWriter>(
-      new S3Writer(transport_, key, options_.part_size, options_.concurrency));
+      new S3Writer(transport_, key, PartSizeFor(size_hint), options_.concurrency));
 }
 
 absl::StatusOr<std::unique_ptr<ObjectReader>> S3Destination::Open(const std::string& key) {

@@ -36,7 +36,8 @@ class S3Destination : public Destination {
   // `transport` may be null: curl wrapped in RetryingTransport.
   S3Destination(S3Options options, std::unique_ptr<HttpTransport> transport = nullptr);
   std::string Describe() const override;
-  absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key) override;
+  absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key,
+                                                       uint64_t size_hint = 0) override;
   absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   absl::StatusOr<ObjectInfo> Stat(const std::string& key) override;
@@ -50,6 +51,9 @@ class S3Destination : public Destination {
   // (interrupted runs). Servers without ListMultipartUploads: OK, 0.
   absl::StatusOr<int> AbortOrphanUploads(absl::Duration min_age);
   const S3Options& options() const { return options_; }
+  // part_size, grown (to whole MiB) so that 1.2 x `size_hint` fits in
+  // 10,000 parts.
+  uint64_t PartSizeFor(uint64_t size_hint) const;
 
  private:
   S3Options options_;

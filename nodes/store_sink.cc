@@ -9,7 +9,7 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
   if (!writer_) {
     // Created lazily so a branch that fails before its first byte leaves
     // nothing behind, not even a .partial.
-    HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_));
+    HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_, size_hint_));
   }
   if (chunk.data.empty()) return absl::OkStatus();
   crypto_hash_sha256_update(&sha_, chunk.data.data(), chunk.data.size());

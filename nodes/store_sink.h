@@ -20,8 +20,9 @@ struct ArchiveDigest {
 
 class StoreSink : public Sink {
  public:
-  StoreSink(Destination* destination, std::string key, std::shared_ptr<ArchiveDigest> digest)
-      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)) {
+  StoreSink(Destination* destination, std::string key, std::shared_ptr<ArchiveDigest> digest,
+            uint64_t size_hint = 0)
+      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)), size_hint_(size_hint) {
     crypto_hash_sha256_init(&sha_);
   }
   std::string Name() const override { return "store"; }
@@ -36,6 +37,7 @@ class StoreSink : public Sink {
   std::unique_ptr<ObjectWriter> writer_;
   crypto_hash_sha256_state sha_;
   uint64_t bytes_ = 0;
+  uint64_t size_hint_ = 0;
 };
 
 }  // namespace hab

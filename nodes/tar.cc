@@ -136,6 +136,30 @@ bool Excluded(const std::vector<std::string>& patterns, absl::string_view member
   return false;
 }
 
+namespace {
+// nftw has no user pointer: the walk is single-threaded per call, so a
+// thread_local context is enough.
+thread_local const std::vector<std::string>* g_exclude = nullptr;
+thread_local uint64_t g_total = 0;
+
+int EstimateOne(const char* path, const struct stat* st, int type, struct FTW*) {
+  absl::string_view member = absl::StripPrefix(absl::string_view(path), "/");
+  if (!member.empty() && Excluded(*g_exclude, member)) {
+    return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+  }
+  if (type == FTW_F && S_ISREG(st->st_mode)) g_total += static_cast<uint64_t>(st->st_size);
+  return FTW_CONTINUE;
+}
+}  // namespace
+
+uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
+                           const std::vector<std::string>& exclude) {
+  g_exclude = &exclude;
+  g_total = 0;
+  for (const auto& p : paths) ::nftw(p.c_str(), EstimateOne, 64, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
+  return g_total;
+}
+
 struct TarWriteCallbacks {
   static la_ssize_t Write(archive*, void* self, const void* buf, size_t size) {
     auto* src = static_cast<TarSource*>(self);

@@ -36,6 +36,11 @@ namespace hab {
 bool GlobMatch(absl::string_view pattern, absl::string_view path);
 bool Excluded(const std::vector<std::string>& patterns, absl::string_view member);
 
+// Apparent size of the regular files under `paths` (excludes applied, mount
+// points not crossed, symlinks not followed): the pre-flight estimate.
+uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
+                           const std::vector<std::string>& exclude);
+
 struct TarOptions {
   std::vector<std::string> paths;    // absolute
   std::vector<std::string> exclude;  // globs

@@ -57,6 +57,18 @@ grep -q "source path" "$T/err" || fail "pre-flight did not name the path: $(cat 
 expect_rc 2 "$BIN" --config "$T/fl-pf.yml" run --dry-run >/dev/null 2>&1
 ok "pre-flight failure exits 2 (run and dry-run)"
 
+# 4b. Not enough room at the destination for 1.2 x the source: exit 2.
+mkdir -p "$T/tiny"
+if mount -t tmpfs -o size=8m tmpfs "$T/tiny" 2>/dev/null; then
+  sed "s|path: $T/dest|path: $T/tiny|" "$T/fl-c.yml" > "$T/fl-tiny.yml"
+  expect_rc 2 "$BIN" --config "$T/fl-tiny.yml" run 2>"$T/err"
+  umount "$T/tiny"
+  grep -q "free space: destination local:$T/tiny has 0.01 GiB free, needs 0.04 GiB" "$T/err" || fail "room check: $(cat "$T/err")"
+  ok "destination without room for 1.2 x the estimated source: pre-flight exit 2"
+else
+  fail "cannot mount a small tmpfs for the free-space test (CI runs as root)"
+fi
+
 # 5. Lock: a second run of the same config exits 2 naming the holder's PID;
 # a different config runs in parallel.
 HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/fl-c.yml" run >/dev/null 2>&1 &
