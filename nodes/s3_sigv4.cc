@@ -1,5 +1,7 @@
 #include "nodes/s3_sigv4.h"
 
+#include "engine/sha256.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -45,9 +47,9 @@ std::string CanonicalValue(absl::string_view v) {
 }  // namespace
 
 std::string Sha256Hex(absl::string_view data) {
-  uint8_t h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  return Hex(h, sizeof h);
+  Sha256 h;
+  h.Update(data);
+  return h.FinalHex();
 }
 
 std::string UriEncode(absl::string_view s, bool encode_slash) {

@@ -12,7 +12,7 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
     HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_, size_hint_));
   }
   if (chunk.data.empty()) return absl::OkStatus();
-  crypto_hash_sha256_update(&sha_, chunk.data.data(), chunk.data.size());
+  sha_.Update(chunk.bytes());
   bytes_ += chunk.data.size();
   return writer_->Write(chunk.bytes());
 }
@@ -20,9 +20,7 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
 absl::StatusOr<SinkReport> StoreSink::Commit(RunContext& ctx) {
   if (!writer_) return absl::InternalError("commit without any data");
   HAB_ASSIGN_OR_RETURN(uint64_t size, writer_->Commit());
-  uint8_t h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&sha_, h);
-  digest_->sha256_hex = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(h), sizeof h));
+  digest_->sha256_hex = sha_.FinalHex();
   digest_->bytes = bytes_;
   return SinkReport{key_, size};
 }

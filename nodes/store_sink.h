@@ -3,13 +3,12 @@
 // the one place that sees every archive byte in order).
 #pragma once
 
-#include <sodium.h>
-
 #include <memory>
 #include <string>
 
 #include "engine/destination.h"
 #include "engine/node.h"
+#include "engine/sha256.h"
 
 namespace hab {
 
@@ -22,9 +21,7 @@ class StoreSink : public Sink {
  public:
   StoreSink(Destination* destination, std::string key, std::shared_ptr<ArchiveDigest> digest,
             uint64_t size_hint = 0)
-      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)), size_hint_(size_hint) {
-    crypto_hash_sha256_init(&sha_);
-  }
+      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)), size_hint_(size_hint) {}
   std::string Name() const override { return "store"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override;
   absl::StatusOr<SinkReport> Commit(RunContext& ctx) override;
@@ -35,7 +32,7 @@ class StoreSink : public Sink {
   std::string key_;
   std::shared_ptr<ArchiveDigest> digest_;
   std::unique_ptr<ObjectWriter> writer_;
-  crypto_hash_sha256_state sha_;
+  Sha256 sha_;
   uint64_t bytes_ = 0;
   uint64_t size_hint_ = 0;
 };

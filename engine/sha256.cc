@@ -1,0 +1,126 @@
+#include "engine/sha256.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+
+namespace hab {
+namespace {
+
+alignas(16) constexpr uint32_t kK[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+constexpr uint32_t kInit[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+// The SHA-NI block function (Intel SHA extensions): the state is kept as
+// ABEF/CDGH, each sha256rnds2 does two rounds, msg1/msg2 extend the schedule.
+__attribute__((target("sha,sse4.1,ssse3"))) void BlocksNi(uint32_t state[8], const uint8_t* data,
+                                                        size_t blocks) {
+  const __m128i kShuf = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), 0xB1);
+  __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);  // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);       // CDGH
+  while (blocks--) {
+    __m128i abef = s0, cdgh = s1;
+    __m128i w[16];
+    for (int i = 0; i < 4; ++i) {
+      w[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), kShuf);
+    }
+    for (int g = 4; g < 16; ++g) {
+      __m128i t = _mm_sha256msg1_epu32(w[g - 4], w[g - 3]);
+      t = _mm_add_epi32(t, _mm_alignr_epi8(w[g - 1], w[g - 2], 4));
+      w[g] = _mm_sha256msg2_epu32(t, w[g - 1]);
+    }
+    for (int g = 0; g < 16; ++g) {
+      __m128i msg = _mm_add_epi32(w[g], _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(msg, 0x0E));
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+    data += 64;
+  }
+  tmp = _mm_shuffle_epi32(s0, 0x1B);
+  s1 = _mm_shuffle_epi32(s1, 0xB1);
+  s0 = _mm_blend_epi16(tmp, s1, 0xF0);
+  s1 = _mm_alignr_epi8(s1, tmp, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), s0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), s1);
+}
+
+}  // namespace
+
+bool Sha256::Accelerated() {
+  static const bool ni = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  return ni;
+}
+
+Sha256::Sha256() : ni_(Accelerated()) {
+  if (ni_) {
+    std::memcpy(h_, kInit, sizeof h_);
+  } else {
+    crypto_hash_sha256_init(&sodium_);
+  }
+}
+
+void Sha256::Update(std::span<const uint8_t> data) {
+  if (!ni_) {
+    crypto_hash_sha256_update(&sodium_, data.data(), data.size());
+    return;
+  }
+  total_ += data.size();
+  if (block_len_ > 0) {
+    size_t n = std::min(data.size(), 64 - block_len_);
+    std::memcpy(block_ + block_len_, data.data(), n);
+    block_len_ += n;
+    data = data.subspan(n);
+    if (block_len_ < 64) return;
+    BlocksNi(h_, block_, 1);
+    block_len_ = 0;
+  }
+  size_t whole = data.size() / 64;
+  if (whole > 0) BlocksNi(h_, data.data(), whole);
+  data = data.subspan(whole * 64);
+  std::memcpy(block_, data.data(), data.size());
+  block_len_ = data.size();
+}
+
+std::array<uint8_t, 32> Sha256::Final() {
+  std::array<uint8_t, 32> out;
+  if (!ni_) {
+    crypto_hash_sha256_final(&sodium_, out.data());
+    return out;
+  }
+  uint64_t bits = total_ * 8;
+  uint8_t pad[72] = {0x80};
+  size_t pad_len = (block_len_ < 56 ? 56 : 120) - block_len_;
+  for (int i = 0; i < 8; ++i) pad[pad_len + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  uint64_t saved = total_;
+  Update({pad, pad_len + 8});
+  total_ = saved;
+  for (int i = 0; i < 8; ++i) {
+    out[4 * i] = static_cast<uint8_t>(h_[i] >> 24);
+    out[4 * i + 1] = static_cast<uint8_t>(h_[i] >> 16);
+    out[4 * i + 2] = static_cast<uint8_t>(h_[i] >> 8);
+    out[4 * i + 3] = static_cast<uint8_t>(h_[i]);
+  }
+  return out;
+}
+
+std::string Sha256::FinalHex() {
+  auto d = Final();
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+}  // namespace hab
