@@ -122,6 +122,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
   if (options.merge_output) {
     ::close(out_pipe[0]);
   } else {
+    // A 1 MiB pipe (the default is 64 KiB) lets a fast dump tool run ahead
+    // with far fewer context switches; best effort (capped by pipe-max-size).
+    ::fcntl(out_pipe[0], F_SETPIPE_SZ, 1 << 20);
     child->stdout_.reset(out_pipe[0]);
   }
   int err_fd = err_pipe[0];

@@ -39,6 +39,18 @@ absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
   return pw;
 }
 
+bool RequireTools(const std::string& source, std::initializer_list<const char*> tools,
+                  const char* hint, std::vector<std::string>& problems) {
+  bool all = true;
+  for (const char* tool : tools) {
+    if (!FindInPath(tool)) {
+      problems.push_back(absl::StrCat("source tools: ", source, ": ", tool, " not found in $PATH\nhint: ", hint));
+      all = false;
+    }
+  }
+  return all;
+}
+
 absl::StatusOr<ProbeResult> RunProbe(std::vector<std::string> argv, std::vector<std::string> env,
                                      int timeout_seconds, const std::string& stdin_data) {
   SpawnOptions opt;

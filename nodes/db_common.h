@@ -17,6 +17,11 @@ namespace hab {
 absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
                                             const std::string& password_file);
 
+// Pre-flight: each tool resolves in $PATH; one problem line (with `hint`)
+// per missing tool. Returns true when all were found.
+bool RequireTools(const std::string& source, std::initializer_list<const char*> tools,
+                  const char* hint, std::vector<std::string>& problems);
+
 struct ProbeResult {
   ExitInfo exit;
   std::string output;  // stdout+stderr tail

@@ -37,15 +37,7 @@ std::vector<std::string> MysqldumpArgv(const MysqlSourceOptions& o, bool mariadb
 std::vector<std::string> MysqlPreflight(const std::string& source, const MysqlSourceOptions& o,
                                         const std::string& password) {
   std::vector<std::string> problems;
-  bool tools = true;
-  for (const char* tool : {"mysqldump", "mysql"}) {
-    if (!FindInPath(tool)) {
-      problems.push_back(absl::StrCat("source tools: ", source, ": ", tool,
-                                      " not found in $PATH\nhint: apt-get install mariadb-client"));
-      tools = false;
-    }
-  }
-  if (!tools) return problems;
+  if (!RequireTools(source, {"mysqldump", "mysql"}, "apt-get install mariadb-client", problems)) return problems;
   std::vector<std::string> argv = {"mysql", "--no-defaults"};
   for (auto& a : ConnArgs(o)) argv.push_back(a);
   argv.insert(argv.end(), {"--batch", "--skip-column-names", "-e", "SELECT 1", o.database});

@@ -31,15 +31,9 @@ std::vector<std::string> PgDumpArgv(const PgSourceOptions& o) {
 std::vector<std::string> PgPreflight(const std::string& source, const PgSourceOptions& o,
                                      const std::string& password) {
   std::vector<std::string> problems;
-  bool tools = true;
-  for (const char* tool : {"pg_dump", "pg_isready", "psql"}) {
-    if (!FindInPath(tool)) {
-      problems.push_back(absl::StrCat("source tools: ", source, ": ", tool,
-                                      " not found in $PATH\nhint: apt-get install postgresql-client"));
-      tools = false;
-    }
+  if (!RequireTools(source, {"pg_dump", "pg_isready", "psql"}, "apt-get install postgresql-client", problems)) {
+    return problems;
   }
-  if (!tools) return problems;
   std::vector<std::string> ready = {"pg_isready", "--quiet", "--dbname", o.database};
   for (auto& a : ConnArgs(o)) ready.push_back(a);
   auto r = RunProbe(ready, {}, 15);
