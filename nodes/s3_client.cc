@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "nodes/s3_sigv4.h"
 
 namespace hab {
@@ -78,6 +79,33 @@ std::string AmzDate() {
   return buf;
 }
 
+// A curl share object so requests from any thread reuse kept-alive
+// connections (and DNS/TLS session caches) instead of a handshake each.
+class CurlShare {
+ public:
+  CurlShare() : share_(curl_share_init()) {
+    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, Lock);
+    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, Unlock);
+    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  ~CurlShare() { curl_share_cleanup(share_); }
+  CURLSH* get() { return share_; }
+
+ private:
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+    static_cast<CurlShare*>(self)->mu_[data % kLocks].Lock();
+  }
+  static void Unlock(CURL*, curl_lock_data data, void* self) {
+    static_cast<CurlShare*>(self)->mu_[data % kLocks].Unlock();
+  }
+  static constexpr int kLocks = 8;
+  CURLSH* share_;
+  absl::Mutex mu_[kLocks];
+};
+
 class CurlTransport : public HttpTransport {
  public:
   explicit CurlTransport(S3Endpoint ep) : ep_(std::move(ep)), url_(ParseEndpoint(ep_.endpoint)) {}
@@ -119,6 +147,7 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c.get(), CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c.get(), CURLOPT_SHARE, share_.get());
     curl_easy_setopt(c.get(), CURLOPT_PATH_AS_IS, 1L);  // sign and send the same path
     curl_easy_setopt(c.get(), CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled for 60 s: give up
@@ -178,6 +207,7 @@ class CurlTransport : public HttpTransport {
   }
   S3Endpoint ep_;
   ParsedUrl url_;
+  CurlShare share_;
 };
 
 class RetryingTransport : public HttpTransport {
