@@ -199,7 +199,9 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     log.Finish(kExitPreflight);
     return kExitPreflight;
   }
-  PlanContext pc{Hostname(), started};
+  PlanContext pc;
+  pc.hostname = Hostname();
+  pc.now_unix = started;
   RunLock lock;
   if (!dry_run) {
     absl::Status st = lock.Acquire(config_path);
@@ -331,7 +333,9 @@ int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
     return kExitPreflight;
   }
   InstallSignalHandlers();
-  PlanContext pc{Hostname(), std::time(nullptr)};
+  PlanContext pc;
+  pc.hostname = Hostname();
+  pc.now_unix = std::time(nullptr);
   auto items = RunRestore(*spec, pc, opt, g_cancel);
   if (!items.ok()) {
     Error(absl::StrCat("restore: ", items.status().message()));

@@ -146,6 +146,15 @@ void ApplyRetention(const BackupSpec& spec, Destination& dest, SourceResult& r) 
   }
 }
 
+SourceResult FailedSource(const PlanBranch& b, absl::Status status) {
+  SourceResult r;
+  r.name = b.source;
+  r.type = b.source_type;
+  r.archive_key = b.archive_key;
+  r.status = std::move(status);
+  return r;
+}
+
 void CorruptForTest(Destination& dest, const std::string& key) {
   auto* local = dynamic_cast<LocalDestination*>(&dest);
   if (local == nullptr) return;
@@ -255,7 +264,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
   if (!dest_or.ok() || !rec_or.ok()) {
     absl::Status st = !dest_or.ok() ? dest_or.status() : rec_or.status();
     for (const auto& b : plan.branches) {
-      result.sources.push_back({.name = b.source, .type = b.source_type, .archive_key = b.archive_key, .status = st});
+      result.sources.push_back(FailedSource(b, st));
     }
     return result;
   }
@@ -307,7 +316,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
       }
       if (pw.ok()) sodium_memzero(pw->data(), pw->size());
       if (!err.ok()) {
-        result.sources.push_back({.name = b.source, .type = b.source_type, .archive_key = b.archive_key, .status = err});
+        result.sources.push_back(FailedSource(b, err));
         continue;
       }
       bs.source = MaybeFaulty(std::make_unique<DumpSource>(std::move(d), ds), fault);
@@ -317,8 +326,8 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     bs.transforms.push_back(MaybeFaulty(std::make_unique<ChunkerNode>(age::kChunkSize), fault));
     auto enc = AgeEncrypt::Create(*rec_or, spec.parallelism);
     if (!enc.ok()) {
-      result.sources.push_back({.name = b.source, .type = b.source_type, .status = enc.status()});
-      return result;
+      result.sources.push_back(FailedSource(b, enc.status()));
+      continue;
     }
     bs.transforms.push_back(MaybeFaulty(std::move(*enc), fault));
     auto digest = std::make_shared<ArchiveDigest>();

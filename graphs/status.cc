@@ -102,7 +102,9 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
   }
   std::string json_dest = "null";
   if (o.spec != nullptr) {
-    PlanContext pc{o.hostname, o.now_unix};
+    PlanContext pc;
+    pc.hostname = o.hostname;
+    pc.now_unix = o.now_unix;
     auto dest = OpenDestination(*o.spec, pc);
     if (!dest.ok()) {
       absl::StrAppend(&text, "destination: ", dest.status().message(), "\n");
