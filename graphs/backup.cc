@@ -287,10 +287,13 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     const SourceSpec& s = spec.sources[i];
     BranchSpec bs;
     bs.name = b.source;
+    // Per-plan-index result holders (indexed by `added` after the run).
     auto st = std::make_shared<TarStats>();
     auto ds = std::make_shared<DumpStats>();
+    auto digest = std::make_shared<ArchiveDigest>();
     stats.push_back(st);
     dump_stats.push_back(ds);
+    digests.push_back(digest);
     if (s.type == "files") {
       bs.source = MaybeFaulty(std::make_unique<TarSource>(
           TarOptions{.paths = s.paths, .exclude = s.exclude, .chunk_bytes = plan.chunk_bytes}, st), fault);
@@ -330,8 +333,6 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
       continue;
     }
     bs.transforms.push_back(MaybeFaulty(std::move(*enc), fault));
-    auto digest = std::make_shared<ArchiveDigest>();
-    digests.push_back(digest);
     uint64_t estimate = i < pc.estimates.size() ? pc.estimates[i] : 0;
     bs.sink = MaybeFaulty(std::make_unique<StoreSink>(dest.get(), b.archive_key, digest, estimate), fault);
     bs.admission_x100 = 300;

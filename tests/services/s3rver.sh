@@ -5,6 +5,7 @@
 #   s3rver.sh stop DIR
 # Credentials: S3RVER / S3RVER. Pagination needs --openssl-legacy-provider.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 PKG=/opt/hab-s3rver
 case "$1" in
   install)
@@ -20,8 +21,7 @@ case "$1" in
     node --openssl-legacy-provider "$PKG/s3rver-cli.js" -d "$D/data" -a 127.0.0.1 -p "$PORT" --silent \
       --configure-bucket "$BUCKET" >"$D/log" 2>&1 &
     echo $! > "$D/pid"
-    for _ in $(seq 1 400); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && exit 0; sleep 0.05; done
-    echo "s3rver did not start: $(cat "$D/log")" >&2; exit 1
+    wait_tcp "$PORT" "$D/log"
     ;;
   stop)
     [ -f "$2/pid" ] && { kill "$(cat "$2/pid")" 2>/dev/null || true; } ;;
