@@ -86,8 +86,7 @@ ok "concurrent run of one config: exit 2 naming pid $first; another config runs 
 # 6. kill -9 mid-run: no lock left, no visible archive, next run succeeds.
 HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/fl-c.yml" run >/dev/null 2>&1 &
 pid=$!
-sleep 1
-ls "$T/dest" | grep -q '\.partial$' || fail "expected a .partial while the run is in flight"
+wait_partial || fail "expected a .partial while the run is in flight"
 kill -9 $pid; wait $pid 2>/dev/null || true
 [ "$(archives)" = 0 ] || fail "kill -9 left a visible archive"
 sleep 1.1
@@ -99,7 +98,7 @@ ok "kill -9 leaves no lock and no archive (only a .partial); the next run succee
 # 7. SIGTERM: cancelled, exit 1, nothing visible, run log says cancelled.
 HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/fl-c.yml" run >/dev/null 2>&1 &
 pid=$!
-sleep 1
+wait_partial || fail "expected a .partial while the run is in flight"
 kill -TERM $pid
 set +e; wait $pid; rc=$?; set -e
 [ "$rc" = 1 ] || fail "SIGTERM exit $rc"

@@ -42,5 +42,10 @@ write_config() {
   } > "$file"
 }
 
+# Waits (up to 20 s) until a run has an archive in flight at the destination.
+wait_partial() {
+  for _ in $(seq 1 200); do ls "$T/dest" 2>/dev/null | grep -q '\.partial$' && return 0; sleep 0.1; done
+  return 1
+}
 archives() { ls "$T/dest" | grep -c '\.zst\.age$' || true; }
 no_partials() { ! ls -a "$T/dest" | grep -q '\.partial$'; }
