@@ -211,10 +211,10 @@ int OpenForRead(const std::string& path) {
 // mtimes correctly (it sets them when extraction leaves a directory).
 class TarWalker {
  public:
-  TarWalker(TarSource* src, RunContext& ctx, archive* out, archive* disk,
+  TarWalker(TarSource* src, RunContext& ctx, archive* out, archive* disk, archive* dense_disk,
             archive_entry_linkresolver* resolver, const TarOptions& options, TarStats& stats)
-      : src_(src), ctx_(ctx), out_(out), disk_(disk), resolver_(resolver), options_(options),
-        stats_(stats), buf_(1 << 20) {}
+      : src_(src), ctx_(ctx), out_(out), disk_(disk), dense_disk_(dense_disk), resolver_(resolver),
+        options_(options), stats_(stats), buf_(1 << 20) {}
 
   absl::Status WalkRoot(const std::string& root) {
     struct stat st;
@@ -276,9 +276,11 @@ class TarWalker {
     Entry entry(archive_entry_new());
     archive_entry_copy_pathname(entry.get(), path.c_str());
     archive_entry_copy_sourcepath(entry.get(), path.c_str());
-    int r = archive_read_disk_entry_from_file(disk_, entry.get(), fd ? fd.get() : -1, &st);
+    bool maybe_sparse = S_ISREG(st.st_mode) && st.st_blocks * 512 < st.st_size;
+    archive* disk = maybe_sparse ? disk_ : dense_disk_;
+    int r = archive_read_disk_entry_from_file(disk, entry.get(), fd ? fd.get() : -1, &st);
     if (r < ARCHIVE_WARN) {
-      ctx_.Warn(absl::StrCat("tar: skipped ", path, ": ", ArchiveError(disk_)));
+      ctx_.Warn(absl::StrCat("tar: skipped ", path, ": ", ArchiveError(disk)));
       return absl::OkStatus();
     }
     archive_entry_copy_pathname(entry.get(), member.c_str());
@@ -324,6 +326,7 @@ class TarWalker {
   RunContext& ctx_;
   archive* out_;
   archive* disk_;
+  archive* dense_disk_;
   archive_entry_linkresolver* resolver_;
   const TarOptions& options_;
   TarStats& stats_;
@@ -344,12 +347,19 @@ absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
   std::unique_ptr<archive_entry_linkresolver, ResolverDeleter> resolver(
       archive_entry_linkresolver_new());
   archive_entry_linkresolver_set_strategy(resolver.get(), archive_format(a.get()));
-  ReadArchive disk(archive_read_disk_new());
-  archive_read_disk_set_symlink_physical(disk.get());
-  archive_read_disk_set_standard_lookup(disk.get());
-  archive_read_disk_set_behavior(disk.get(), ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                                 ARCHIVE_READDISK_NO_FFLAGS);
-  TarWalker walker(this, ctx, a.get(), disk.get(), resolver.get(), options_, *stats_);
+  // Two metadata readers: probing a file's sparse map costs syscalls, and
+  // only a file with fewer allocated blocks than its size can be sparse.
+  auto make_disk = [](int extra) {
+    ReadArchive d(archive_read_disk_new());
+    archive_read_disk_set_symlink_physical(d.get());
+    archive_read_disk_set_standard_lookup(d.get());
+    archive_read_disk_set_behavior(d.get(), ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+                                                ARCHIVE_READDISK_NO_FFLAGS | extra);
+    return d;
+  };
+  ReadArchive disk = make_disk(0);
+  ReadArchive dense_disk = make_disk(ARCHIVE_READDISK_NO_SPARSE);
+  TarWalker walker(this, ctx, a.get(), disk.get(), dense_disk.get(), resolver.get(), options_, *stats_);
   for (const std::string& root : options_.paths) HAB_RETURN_IF_ERROR(walker.WalkRoot(root));
   // Entries the resolver deferred (none for tar formats, but drain anyway).
   while (true) {
