@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <thread>
 
@@ -79,6 +80,7 @@ class S3Writer : public ObjectWriter {
   void Abort() noexcept override {
     if (committed_ || aborted_) return;
     aborted_ = true;
+    stop_.store(true);  // queued parts are not worth uploading any more
     JoinWorkers();
     if (!upload_id_.empty()) {
       HttpRequest r{"AbortMultipartUpload", "DELETE", key_, {{"uploadId", upload_id_}}, {}, {}};
@@ -121,7 +123,7 @@ class S3Writer : public ObjectWriter {
 
   void WorkLoop() {
     while (auto job = queue_.Pop()) {
-      if (!FirstError().ok()) continue;
+      if (stop_.load() || !FirstError().ok()) continue;
       HttpRequest r{"UploadPart", "PUT", key_,
                     {{"partNumber", std::to_string(job->first)}, {"uploadId", upload_id_}}, {},
                     job->second};
@@ -156,6 +158,7 @@ class S3Writer : public ObjectWriter {
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> etags_ ABSL_GUARDED_BY(mu_);
   bool committed_ = false, aborted_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 class S3Reader : public ObjectReader {
