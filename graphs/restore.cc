@@ -92,16 +92,17 @@ class FileSink : public PlainSink {
 // zstd decompression in front of a PlainSink, on the writer thread.
 class DecompressSink : public Sink {
  public:
-  DecompressSink(std::unique_ptr<PlainSink> inner, size_t piece_bytes,
+  // Frames of up to `max_frame_content` bytes decode on `threads` threads.
+  DecompressSink(std::unique_ptr<PlainSink> inner, int threads, size_t max_frame_content,
                  std::shared_ptr<uint64_t> count, std::shared_ptr<std::vector<std::string>> warnings)
-      : inner_(std::move(inner)), zstd_(piece_bytes), count_(std::move(count)),
+      : inner_(std::move(inner)), zstd_(threads, max_frame_content), count_(std::move(count)),
         warnings_(std::move(warnings)) {}
   std::string Name() const override { return "extract"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override {
     return zstd_.Feed(chunk.bytes(), [&](std::span<const uint8_t> b) { return inner_->Write(b); });
   }
   absl::StatusOr<SinkReport> Commit(RunContext& ctx) override {
-    HAB_RETURN_IF_ERROR(zstd_.Finish());
+    HAB_RETURN_IF_ERROR(zstd_.Finish([&](std::span<const uint8_t> b) { return inner_->Write(b); }));
     auto n = inner_->Commit();
     *warnings_ = inner_->TakeWarnings();
     HAB_RETURN_IF_ERROR(n.status());
@@ -115,7 +116,7 @@ class DecompressSink : public Sink {
 
  private:
   std::unique_ptr<PlainSink> inner_;
-  ZstdDecompressor zstd_;
+  ParallelZstdDecoder zstd_;
   std::shared_ptr<uint64_t> count_;
   std::shared_ptr<std::vector<std::string>> warnings_;
 };
@@ -206,11 +207,16 @@ BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> 
   for (const auto& id : ids) my_ids.push_back(*age::X25519Identity::Parse(id.ToString()));
   bs.transforms.push_back(std::make_unique<AgeDecryptFramer>(std::move(my_ids), state));
   bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, parallelism));
-  bs.sink = std::make_unique<DecompressSink>(std::move(plain), chunk, std::move(count), std::move(warnings));
+  // Our archives' frames hold one backup chunk (at most 4 MiB); frames up to
+  // twice this restore's chunk decode in parallel, larger ones stream.
+  size_t max_frame = 2 * chunk;
+  bs.sink = std::make_unique<DecompressSink>(std::move(plain), parallelism, max_frame, std::move(count),
+                                             std::move(warnings));
   bs.admission_x100 = 200;
-  // Framer carry, the decompressor's output piece, and the extractor's
+  // Framer carry, frames in flight in the decoder, and the extractor's
   // queue of up to four pieces.
-  bs.fixed_bytes = AgeDecryptFramer::age_unit() + 5 * chunk + reader_bytes;
+  bs.fixed_bytes = AgeDecryptFramer::age_unit() + ParallelZstdDecoder::MaxBufferedBytes(parallelism, max_frame) +
+                   4 * max_frame + reader_bytes;
   return bs;
 }
 
@@ -289,7 +295,9 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
   std::vector<std::shared_ptr<std::vector<std::string>>> warns;
   Graph graph(&budget, spec.parallelism);
   for (auto& [key, parsed] : todo) {
-    RestoreItem item{.key = key, .source = parsed.source};
+    RestoreItem item;
+    item.key = key;
+    item.source = parsed.source;
     auto reader = dest->Open(key);
     std::unique_ptr<PlainSink> plain;
     absl::Status st = reader.status();

@@ -1,6 +1,13 @@
 #include "nodes/zstd.h"
 
+#include <zstd_errors.h>
+
 #include "absl/strings/str_cat.h"
+
+#include <deque>
+#include <map>
+
+#include "engine/blocking_queue.h"
 
 namespace hab {
 
@@ -85,6 +92,167 @@ absl::Status ZstdDecompressor::Feed(std::span<const uint8_t> in, const Output& o
 absl::Status ZstdDecompressor::Finish() {
   if (!any_input_) return absl::DataLossError("zstd: empty stream");
   if (last_hint_ != 0) return absl::DataLossError("zstd: stream truncated inside a frame");
+  return absl::OkStatus();
+}
+
+}  // namespace hab
+
+namespace hab {
+
+// The largest zstd frame header (ZSTD_FRAMEHEADERSIZE_MAX, a static-only
+// symbol in the library's header).
+constexpr size_t kFrameHeaderMax = 18;
+
+struct ParallelZstdJob {
+  uint64_t seq;
+  std::vector<uint8_t> frame;
+  size_t content;
+};
+
+struct ParallelZstdShared {
+  BlockingQueue<ParallelZstdJob> jobs;
+  absl::Mutex mu;
+  std::map<uint64_t, absl::StatusOr<std::vector<uint8_t>>> done ABSL_GUARDED_BY(mu);
+};
+
+size_t ParallelZstdDecoder::MaxBufferedBytes(int threads, size_t max_frame_content) {
+  return static_cast<size_t>(2 * threads) * (ZSTD_compressBound(max_frame_content) + max_frame_content) +
+         ZSTD_compressBound(max_frame_content);
+}
+
+ParallelZstdDecoder::ParallelZstdDecoder(int threads, size_t max_frame_content)
+    : threads_(std::max(1, threads)),
+      max_content_(max_frame_content),
+      stream_(std::clamp<size_t>(max_frame_content, 64 << 10, 1 << 20)),
+      shared_(std::make_unique<ParallelZstdShared>()) {
+  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { WorkLoop(); });
+}
+
+ParallelZstdDecoder::~ParallelZstdDecoder() {
+  shared_->jobs.Close();
+  for (auto& w : workers_) w.join();
+}
+
+void ParallelZstdDecoder::WorkLoop() {
+  ZstdDCtxPtr dctx(ZSTD_createDCtx());
+  while (std::optional<ParallelZstdJob> job = shared_->jobs.Pop()) {
+    absl::StatusOr<std::vector<uint8_t>> result;
+    std::vector<uint8_t> out(job->content);
+    size_t n = 0;
+    if (dctx) {
+      n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), job->frame.data(), job->frame.size());
+    }
+    if (!dctx) {
+      result = absl::ResourceExhaustedError("zstd: cannot allocate a decompression context");
+    } else if (ZSTD_isError(n)) {
+      result = absl::DataLossError(absl::StrCat("zstd decompress: ", ZSTD_getErrorName(n)));
+    } else if (n != job->content) {
+      result = absl::DataLossError("zstd: frame content size does not match its header");
+    } else {
+      result = std::move(out);
+    }
+    absl::MutexLock lock(&shared_->mu);
+    shared_->done[job->seq] = std::move(result);
+  }
+}
+
+absl::Status ParallelZstdDecoder::DeliverOldest(const Output& out) {
+  uint64_t seq = next_deliver_;
+  absl::StatusOr<std::vector<uint8_t>> r;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    auto ready = [this, seq]() ABSL_SHARED_LOCKS_REQUIRED(shared_->mu) {
+      return shared_->done.count(seq) > 0;
+    };
+    shared_->mu.Await(absl::Condition(&ready));
+    r = std::move(shared_->done[seq]);
+    shared_->done.erase(seq);
+  }
+  ++next_deliver_;
+  if (!r.ok()) return r.status();
+  if (r->empty()) return absl::OkStatus();
+  return out(*r);
+}
+
+absl::Status ParallelZstdDecoder::Submit(std::vector<uint8_t> frame, size_t content, const Output& out) {
+  // Bounded: at most 2 x threads frames in flight.
+  while (next_submit_ - next_deliver_ >= static_cast<uint64_t>(2 * threads_)) {
+    absl::Status st = DeliverOldest(out);
+    if (!st.ok()) return st;
+  }
+  shared_->jobs.Push(ParallelZstdJob{next_submit_++, std::move(frame), content});
+  return absl::OkStatus();
+}
+
+absl::Status ParallelZstdDecoder::Feed(std::span<const uint8_t> in, const Output& out) {
+  if (streaming_) return stream_.Feed(in, out);
+  pending_.insert(pending_.end(), in.begin(), in.end());
+  size_t pos = 0;
+  while (pos < pending_.size()) {
+    const uint8_t* p = pending_.data() + pos;
+    size_t avail = pending_.size() - pos;
+    unsigned long long content = ZSTD_getFrameContentSize(p, avail);
+    if (content == ZSTD_CONTENTSIZE_ERROR) {
+      if (avail < kFrameHeaderMax) {  // the header itself is split: wait
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(pos));
+        return absl::OkStatus();
+      }
+      return absl::DataLossError("zstd decompress: not a zstd frame");
+    }
+    if (content == ZSTD_CONTENTSIZE_UNKNOWN) break;  // no size: stream the rest
+    size_t size = ZSTD_findFrameCompressedSize(p, avail);
+    if (ZSTD_isError(size)) {
+      if (ZSTD_getErrorCode(size) != ZSTD_error_srcSize_wrong) {
+        return absl::DataLossError(absl::StrCat("zstd decompress: ", ZSTD_getErrorName(size)));
+      }
+      // Incomplete: wait for more input, unless this frame is beyond what we
+      // buffer for the parallel path.
+      if (avail > ZSTD_compressBound(max_content_)) break;
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(pos));
+      return absl::OkStatus();
+    }
+    if (content > max_content_) break;
+    any_frame_ = true;
+    std::vector<uint8_t> frame(p, p + size);
+    pos += size;
+    absl::Status st = Submit(std::move(frame), static_cast<size_t>(content), out);
+    if (!st.ok()) return st;
+    // Hand out what is already done, so output keeps flowing.
+    while (next_deliver_ < next_submit_) {
+      bool ready;
+      {
+        absl::MutexLock lock(&shared_->mu);
+        ready = shared_->done.count(next_deliver_) > 0;
+      }
+      if (!ready) break;
+      st = DeliverOldest(out);
+      if (!st.ok()) return st;
+    }
+  }
+  if (pos < pending_.size()) {
+    // The rest does not qualify for the parallel path: finish what is in
+    // flight (in order), then stream everything from here on.
+    while (next_deliver_ < next_submit_) {
+      absl::Status st = DeliverOldest(out);
+      if (!st.ok()) return st;
+    }
+    streaming_ = true;
+    std::vector<uint8_t> rest(pending_.begin() + static_cast<long>(pos), pending_.end());
+    pending_.clear();
+    return stream_.Feed(rest, out);
+  }
+  pending_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status ParallelZstdDecoder::Finish(const Output& out) {
+  while (next_deliver_ < next_submit_) {
+    absl::Status st = DeliverOldest(out);
+    if (!st.ok()) return st;
+  }
+  if (streaming_) return stream_.Finish();
+  if (!pending_.empty()) return absl::DataLossError("zstd: stream truncated inside a frame");
+  if (!any_frame_) return absl::DataLossError("zstd: empty stream");
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include <functional>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -73,6 +74,41 @@ class ZstdDecompressor {
   std::vector<uint8_t> out_buf_;
   size_t last_hint_ = 0;  // 0 after a frame ended
   bool any_input_ = false;
+};
+
+// ParallelZstdDecoder: decodes a multi-frame zstd stream on `threads`
+// worker threads when its frames are independent and small enough (content
+// size in the header, at most `max_frame_content`), as our archives' frames
+// are; output is delivered in order on the caller's thread. The first frame
+// that does not qualify (no content size, larger, or an unfinished frame
+// longer than its bound) switches the rest of the stream to the streaming
+// decoder. Memory: at most 2 x threads frames in flight, each at most
+// compressBound(max_frame_content) in and max_frame_content out
+// (MaxBufferedBytes). Errors are kDataLoss. Not thread-safe itself.
+class ParallelZstdDecoder {
+ public:
+  using Output = ZstdDecompressor::Output;
+  ParallelZstdDecoder(int threads, size_t max_frame_content);
+  ~ParallelZstdDecoder();
+  absl::Status Feed(std::span<const uint8_t> in, const Output& out);
+  // Drains the workers; kDataLoss if the stream ended inside a frame.
+  absl::Status Finish(const Output& out);
+  static size_t MaxBufferedBytes(int threads, size_t max_frame_content);
+
+ private:
+  absl::Status Submit(std::vector<uint8_t> frame, size_t content, const Output& out);
+  absl::Status DeliverOldest(const Output& out);
+  void WorkLoop();
+
+  int threads_;
+  size_t max_content_;
+  std::vector<uint8_t> pending_;
+  bool streaming_ = false;
+  bool any_frame_ = false;
+  ZstdDecompressor stream_;
+  uint64_t next_submit_ = 0, next_deliver_ = 0;
+  std::unique_ptr<struct ParallelZstdShared> shared_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace hab

@@ -79,3 +79,88 @@ TEST(Zstd, ByteAtATimeDecompression) {
 
 }  // namespace
 }  // namespace hab
+
+namespace hab {
+namespace {
+
+std::vector<uint8_t> FramesOf(const std::vector<uint8_t>& data, size_t frame) {
+  ZstdCompress z(ZstdOptions{3}, 1);
+  std::vector<uint8_t> out;
+  for (size_t pos = 0; pos == 0 || pos < data.size(); pos += frame) {
+    Buffer b;
+    EXPECT_TRUE(z.CompressFrame(std::span<const uint8_t>(data).subspan(pos, std::min(frame, data.size() - pos)), b).ok());
+    out.insert(out.end(), b.data(), b.data() + b.size());
+    if (data.empty()) break;
+  }
+  return out;
+}
+
+absl::Status ParallelDecode(const std::vector<uint8_t>& stream, size_t piece, size_t max_content,
+                            std::vector<uint8_t>& back) {
+  ParallelZstdDecoder d(2, max_content);
+  auto out = [&](std::span<const uint8_t> b) {
+    back.insert(back.end(), b.begin(), b.end());
+    return absl::OkStatus();
+  };
+  for (size_t pos = 0; pos < stream.size(); pos += piece) {
+    absl::Status st = d.Feed(std::span<const uint8_t>(stream).subspan(pos, std::min(piece, stream.size() - pos)), out);
+    if (!st.ok()) return st;
+  }
+  return d.Finish(out);
+}
+
+TEST(ParallelZstd, FramesInOrderAtAnyInputCut) {
+  std::vector<uint8_t> data = testing::RandomBytes(3 * (1 << 20) + 777, 11, true);
+  std::vector<uint8_t> stream = FramesOf(data, 256 << 10);
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{100000}, stream.size()}) {
+    std::vector<uint8_t> back;
+    ASSERT_TRUE(ParallelDecode(stream, piece, 1 << 20, back).ok()) << piece;
+    EXPECT_EQ(back, data) << piece;
+  }
+}
+
+TEST(ParallelZstd, LargeOrUnsizedFramesFallBackToStreaming) {
+  std::vector<uint8_t> data = testing::RandomBytes(2 << 20, 12, true);
+  // Frames larger than max_content.
+  std::vector<uint8_t> stream = FramesOf(data, 1 << 20);
+  std::vector<uint8_t> back;
+  ASSERT_TRUE(ParallelDecode(stream, 65536, 256 << 10, back).ok());
+  EXPECT_EQ(back, data);
+  // A frame without a content size (streaming compression), after a sized one.
+  std::vector<uint8_t> mixed = FramesOf(std::vector<uint8_t>(data.begin(), data.begin() + 100000), 100000);
+  ZstdCCtxPtr c(ZSTD_createCCtx());
+  ZSTD_CCtx_setParameter(c.get(), ZSTD_c_contentSizeFlag, 0);
+  std::vector<uint8_t> tail(ZSTD_compressBound(data.size()));
+  ZSTD_inBuffer ib{data.data(), data.size(), 0};
+  ZSTD_outBuffer ob{tail.data(), tail.size(), 0};
+  ASSERT_EQ(ZSTD_compressStream2(c.get(), &ob, &ib, ZSTD_e_end), 0u);
+  mixed.insert(mixed.end(), tail.begin(), tail.begin() + static_cast<long>(ob.pos));
+  std::vector<uint8_t> expect(data.begin(), data.begin() + 100000);
+  expect.insert(expect.end(), data.begin(), data.end());
+  back.clear();
+  ASSERT_TRUE(ParallelDecode(mixed, 30000, 1 << 20, back).ok());
+  EXPECT_EQ(back, expect);
+}
+
+TEST(ParallelZstd, TruncationCorruptionAndEmptyAreDataLoss) {
+  std::vector<uint8_t> data = testing::RandomBytes(1 << 20, 13, true);
+  std::vector<uint8_t> stream = FramesOf(data, 256 << 10);
+  std::vector<uint8_t> back;
+  std::vector<uint8_t> cut(stream.begin(), stream.end() - 5);
+  EXPECT_EQ(ParallelDecode(cut, 4096, 1 << 20, back).code(), absl::StatusCode::kDataLoss);
+  std::vector<uint8_t> bad = stream;
+  bad[bad.size() / 2] ^= 0xff;
+  back.clear();
+  EXPECT_EQ(ParallelDecode(bad, 4096, 1 << 20, back).code(), absl::StatusCode::kDataLoss);
+  back.clear();
+  EXPECT_EQ(ParallelDecode({}, 4096, 1 << 20, back).code(), absl::StatusCode::kDataLoss);
+  std::vector<uint8_t> junk(100, 0x42);
+  EXPECT_EQ(ParallelDecode(junk, 4096, 1 << 20, back).code(), absl::StatusCode::kDataLoss);
+  // The empty archive: one empty frame.
+  back.clear();
+  EXPECT_TRUE(ParallelDecode(FramesOf({}, 1024), 4096, 1 << 20, back).ok());
+  EXPECT_TRUE(back.empty());
+}
+
+}  // namespace
+}  // namespace hab
