@@ -37,9 +37,11 @@ for i in $(seq 1 "$RUNS"); do
   t bash -c "zstd -3 -T0 -q -c '$W/pre.tar' > /dev/null" >> "$W/ceiling"
   A=$(ls "$W"/dest/*.age)
   rm -rf "$W/r1b" "$W/r2"; mkdir -p "$W/r2"
-  { s=$(date +%s.%N); "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; } >> "$W/rours"
-  rm -rf "$W/r1b"
-  t bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'" >> "$W/rshell"
+  # Restores write GBs: flush earlier writes first and alternate who goes
+  # first, so neither side pays for the other's writeback.
+  ours_restore() { sync; { s=$(date +%s.%N); "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; } >> "$W/rours"; rm -rf "$W/r1b"; }
+  shell_restore() { sync; t bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'" >> "$W/rshell"; }
+  if [ $((i % 2)) = 1 ]; then ours_restore; shell_restore; else shell_restore; ours_restore; fi
   rm -rf "$W/r2"
 done
 mo=$(median < "$W/ours"); ms=$(median < "$W/shell"); mc=$(median < "$W/ceiling")
