@@ -198,7 +198,8 @@ class SqlCheckSink : public PlainSink {
 BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> reader,
                          const std::vector<age::X25519Identity>& ids, std::unique_ptr<PlainSink> plain,
                          size_t chunk, int parallelism, std::shared_ptr<uint64_t> count,
-                         std::shared_ptr<std::vector<std::string>> warnings, uint64_t reader_bytes) {
+                         std::shared_ptr<std::vector<std::string>> warnings, uint64_t reader_bytes,
+                         uint64_t budget_bytes /* this branch's share */) {
   BranchSpec bs;
   bs.name = name;
   bs.source = std::make_unique<ReaderSource>(std::move(reader), chunk);
@@ -207,15 +208,23 @@ BranchSpec ReverseBranch(const std::string& name, std::unique_ptr<ObjectReader> 
   for (const auto& id : ids) my_ids.push_back(*age::X25519Identity::Parse(id.ToString()));
   bs.transforms.push_back(std::make_unique<AgeDecryptFramer>(std::move(my_ids), state));
   bs.transforms.push_back(std::make_unique<AgeDecrypt>(state, parallelism));
-  // Our archives' frames hold one backup chunk (at most 4 MiB); frames up to
-  // twice this restore's chunk decode in parallel, larger ones stream.
-  size_t max_frame = 2 * chunk;
-  bs.sink = std::make_unique<DecompressSink>(std::move(plain), parallelism, max_frame, std::move(count),
+  // Our archives' frames hold one backup chunk: frames up to this restore's
+  // chunk decode in parallel (same memory_limit as the backup: all of them),
+  // larger ones stream. Decoder threads are limited so their buffers take
+  // at most half of this branch's share of the budget; if even one thread
+  // does not fit, only smaller frames go parallel.
+  size_t max_frame = chunk;
+  int threads = std::max(1, parallelism);
+  while (threads > 1 && ParallelZstdDecoder::MaxBufferedBytes(threads, max_frame) > budget_bytes / 2) --threads;
+  while (max_frame > (64u << 10) && ParallelZstdDecoder::MaxBufferedBytes(threads, max_frame) > budget_bytes / 2) {
+    max_frame /= 2;
+  }
+  bs.sink = std::make_unique<DecompressSink>(std::move(plain), threads, max_frame, std::move(count),
                                              std::move(warnings));
   bs.admission_x100 = 200;
   // Framer carry, frames in flight in the decoder, and the extractor's
   // queue of up to four pieces.
-  bs.fixed_bytes = AgeDecryptFramer::age_unit() + ParallelZstdDecoder::MaxBufferedBytes(parallelism, max_frame) +
+  bs.fixed_bytes = AgeDecryptFramer::age_unit() + ParallelZstdDecoder::MaxBufferedBytes(threads, max_frame) +
                    4 * max_frame + reader_bytes;
   return bs;
 }
@@ -243,7 +252,7 @@ absl::StatusOr<uint64_t> VerifyDeep(const BackupSpec& spec, Destination& dest, c
   Graph graph(&budget, spec.parallelism);
   graph.AddBranch(ReverseBranch("verify", std::move(reader), ids, std::move(check), chunk,
                                 spec.parallelism, count, std::make_shared<std::vector<std::string>>(),
-                                S3FixedBytes(spec)));
+                                S3FixedBytes(spec), spec.memory_limit));
   std::vector<BranchResult> r = graph.Run(cancel);
   HAB_RETURN_IF_ERROR(r[0].status);
   return *count;
@@ -320,7 +329,8 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
     auto count = std::make_shared<uint64_t>(0);
     auto w = std::make_shared<std::vector<std::string>>();
     graph.AddBranch(ReverseBranch(parsed.source, std::move(*reader), ids, std::move(plain), chunk,
-                                  spec.parallelism, count, w, S3FixedBytes(spec)));
+                                  spec.parallelism, count, w, S3FixedBytes(spec),
+                                  spec.memory_limit / std::max<size_t>(1, todo.size())));
     counts.push_back(count);
     warns.push_back(w);
     items.push_back(std::move(item));

@@ -24,12 +24,12 @@ ok "failed post-hook: exit 0, logged with its output"
 rm -f "$T/dest"/*; sleep 1.1
 
 # 3. A hanging hook is killed at its timeout, with its whole process group.
-EXTRA=$'hooks:\n  timeout_seconds: 1\n  pre: ["sleep 30 & sleep 30"]' write_config "$T/lc3.yml" "$S"
+EXTRA=$'hooks:\n  timeout_seconds: 1\n  pre: ["sleep 29.123 & sleep 29.123"]' write_config "$T/lc3.yml" "$S"
 start=$(date +%s)
 expect_rc 1 "$BIN" --config "$T/lc3.yml" run 2>"$T/err"
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "hook timeout not enforced"
 grep -q "killed after the timeout" "$T/err" || fail "timeout not reported: $(cat "$T/err")"
-sleep 0.2; ! pgrep -f "sleep 30" >/dev/null || fail "hook's process group survived"
+sleep 0.2; ! pgrep -f "sleep 29.123" >/dev/null || fail "hook's process group survived"
 ok "hook timeout kills the process group"
 
 # 4. A hook whose program is not in PATH fails pre-flight (exit 2).
