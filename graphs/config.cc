@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "engine/file_util.h"
 #include "nodes/age_format.h"
+#include "nodes/s3_client.h"
 
 namespace hab {
 
@@ -286,8 +287,7 @@ void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
     v.Str(n, "ca_file", key, d.ca_file);
     if (!d.endpoint.empty() && d.endpoint.rfind("https://", 0) != 0) {
       // TLS verification is always on; plain http only on loopback (tests).
-      bool loopback = d.endpoint.rfind("http://127.", 0) == 0 || d.endpoint.rfind("http://localhost", 0) == 0 ||
-                      d.endpoint.rfind("http://[::1]", 0) == 0;
+      bool loopback = IsLoopbackHttp(d.endpoint);
       if (!loopback) {
         v.Problem(n["endpoint"], "destination.endpoint",
                   "must start with https:// (plain http is accepted only for loopback test servers)");
