@@ -52,3 +52,5 @@ printf "backup  ours %.2fs (%.0f MB/s)  shell %.2fs (%.0f MB/s)  shell/ours %.2f
   "$(echo "$ms / $mo" | bc -l)" "$(echo "$mo / $mc" | bc -l)" "$mc"
 printf "restore ours %.2fs  shell %.2fs  shell/ours %.2fx\n" "$ro" "$rs" "$(echo "$rs / $ro" | bc -l)"
 echo "peak RSS (backup): $((rss / 1024)) MiB"
+echo "runs (s): backup ours $(paste -sd' ' "$W/ours") | shell $(paste -sd' ' "$W/shell") | ceiling $(paste -sd' ' "$W/ceiling")"
+echo "runs (s): restore ours $(paste -sd' ' "$W/rours") | shell $(paste -sd' ' "$W/rshell")"

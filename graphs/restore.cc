@@ -99,10 +99,10 @@ class DecompressSink : public Sink {
         warnings_(std::move(warnings)) {}
   std::string Name() const override { return "extract"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override {
-    return zstd_.Feed(chunk.bytes(), [&](std::span<const uint8_t> b) { return inner_->Write(b); });
+    return zstd_.Feed(chunk.bytes(), [&](Buffer b) { return inner_->WriteOwned(std::move(b)); });
   }
   absl::StatusOr<SinkReport> Commit(RunContext& ctx) override {
-    HAB_RETURN_IF_ERROR(zstd_.Finish([&](std::span<const uint8_t> b) { return inner_->Write(b); }));
+    HAB_RETURN_IF_ERROR(zstd_.Finish([&](Buffer b) { return inner_->WriteOwned(std::move(b)); }));
     auto n = inner_->Commit();
     *warnings_ = inner_->TakeWarnings();
     HAB_RETURN_IF_ERROR(n.status());

@@ -454,7 +454,7 @@ absl::Status TarExtractor::Extract() {
   archive_read_support_format_gnutar(in.get());
   auto read_cb = +[](archive*, void* self, const void** buf) -> la_ssize_t {
     auto* x = static_cast<TarExtractor*>(self);
-    std::optional<std::vector<uint8_t>> next = x->queue_.Pop();
+    std::optional<Buffer> next = x->queue_.Pop();
     if (!next.has_value()) return 0;
     x->reading_ = std::move(*next);
     *buf = x->reading_.data();
@@ -474,8 +474,12 @@ absl::Status TarExtractor::Extract() {
     return absl::OkStatus();
   }
   WriteArchive out(archive_write_disk_new());
+  // No ARCHIVE_EXTRACT_SPARSE: holes come from the archive's sparse map (as
+  // with GNU tar). That flag scans every block for zeros and writes in 4 KiB
+  // pieces: 500,000 write calls for a 2 GB file, which made restore slower
+  // than `tar -x`.
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SPARSE | ARCHIVE_EXTRACT_UNLINK;
+              ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_UNLINK;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(out.get(), flags);
   archive_write_disk_set_standard_lookup(out.get());
@@ -531,8 +535,14 @@ absl::Status TarExtractor::Extract() {
 }
 
 absl::Status TarExtractor::Write(std::span<const uint8_t> bytes) {
+  Buffer copy(bytes.size());
+  copy.append(bytes);
+  return WriteOwned(std::move(copy));
+}
+
+absl::Status TarExtractor::WriteOwned(Buffer bytes) {
   if (bytes.empty()) return absl::OkStatus();
-  if (!queue_.Push(std::vector<uint8_t>(bytes.begin(), bytes.end()))) {
+  if (!queue_.Push(std::move(bytes))) {
     absl::MutexLock lock(&mu_);
     return status_.ok() ? absl::InternalError("tar extractor stopped early") : status_;
   }

@@ -78,6 +78,8 @@ class PlainSink {
  public:
   virtual ~PlainSink() = default;
   virtual absl::Status Write(std::span<const uint8_t> bytes) = 0;
+  // The same, for a buffer the sink may keep (no copy where it queues).
+  virtual absl::Status WriteOwned(Buffer bytes) { return Write(bytes.span()); }
   // Returns a short summary (members extracted, bytes written).
   virtual absl::StatusOr<uint64_t> Commit() = 0;
   virtual void Abort() noexcept = 0;
@@ -93,6 +95,7 @@ class TarExtractor : public PlainSink {
   static std::unique_ptr<TarExtractor> CreateCounter();
   ~TarExtractor() override;
   absl::Status Write(std::span<const uint8_t> bytes) override;
+  absl::Status WriteOwned(Buffer bytes) override;
   absl::StatusOr<uint64_t> Commit() override;  // returns members extracted
   void Abort() noexcept override;
   std::vector<std::string> TakeWarnings() override;
@@ -104,8 +107,8 @@ class TarExtractor : public PlainSink {
   void Join();
 
   std::string target_, staging_;
-  BlockingQueue<std::vector<uint8_t>> queue_{4};
-  std::vector<uint8_t> reading_;
+  BlockingQueue<Buffer> queue_{4};
+  Buffer reading_;
   std::thread thread_;
   absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);

@@ -105,14 +105,14 @@ constexpr size_t kFrameHeaderMax = 18;
 
 struct ParallelZstdJob {
   uint64_t seq;
-  std::vector<uint8_t> frame;
+  Buffer frame;
   size_t content;
 };
 
 struct ParallelZstdShared {
   BlockingQueue<ParallelZstdJob> jobs;
   absl::Mutex mu;
-  std::map<uint64_t, absl::StatusOr<std::vector<uint8_t>>> done ABSL_GUARDED_BY(mu);
+  std::map<uint64_t, absl::StatusOr<Buffer>> done ABSL_GUARDED_BY(mu);
 };
 
 size_t ParallelZstdDecoder::MaxBufferedBytes(int threads, size_t max_frame_content) {
@@ -136,11 +136,11 @@ ParallelZstdDecoder::~ParallelZstdDecoder() {
 void ParallelZstdDecoder::WorkLoop() {
   ZstdDCtxPtr dctx(ZSTD_createDCtx());
   while (std::optional<ParallelZstdJob> job = shared_->jobs.Pop()) {
-    absl::StatusOr<std::vector<uint8_t>> result;
-    std::vector<uint8_t> out(job->content);
+    absl::StatusOr<Buffer> result;
+    Buffer out(job->content);  // uninitialised: the decoder fills it
     size_t n = 0;
     if (dctx) {
-      n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), job->frame.data(), job->frame.size());
+      n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.capacity(), job->frame.data(), job->frame.size());
     }
     if (!dctx) {
       result = absl::ResourceExhaustedError("zstd: cannot allocate a decompression context");
@@ -149,8 +149,10 @@ void ParallelZstdDecoder::WorkLoop() {
     } else if (n != job->content) {
       result = absl::DataLossError("zstd: frame content size does not match its header");
     } else {
+      out.resize(n);
       result = std::move(out);
     }
+    job->frame = Buffer();
     absl::MutexLock lock(&shared_->mu);
     shared_->done[job->seq] = std::move(result);
   }
@@ -158,7 +160,7 @@ void ParallelZstdDecoder::WorkLoop() {
 
 absl::Status ParallelZstdDecoder::DeliverOldest(const Output& out) {
   uint64_t seq = next_deliver_;
-  absl::StatusOr<std::vector<uint8_t>> r;
+  absl::StatusOr<Buffer> r;
   {
     absl::MutexLock lock(&shared_->mu);
     auto ready = [this, seq]() ABSL_SHARED_LOCKS_REQUIRED(shared_->mu) {
@@ -171,10 +173,18 @@ absl::Status ParallelZstdDecoder::DeliverOldest(const Output& out) {
   ++next_deliver_;
   if (!r.ok()) return r.status();
   if (r->empty()) return absl::OkStatus();
-  return out(*r);
+  return out(std::move(*r));
 }
 
-absl::Status ParallelZstdDecoder::Submit(std::vector<uint8_t> frame, size_t content, const Output& out) {
+absl::Status ParallelZstdDecoder::StreamFeed(std::span<const uint8_t> in, const Output& out) {
+  return stream_.Feed(in, [&](std::span<const uint8_t> b) {
+    Buffer piece(b.size());
+    piece.append(b);
+    return out(std::move(piece));
+  });
+}
+
+absl::Status ParallelZstdDecoder::Submit(Buffer frame, size_t content, const Output& out) {
   // Bounded: at most 2 x threads frames in flight.
   while (next_submit_ - next_deliver_ >= static_cast<uint64_t>(2 * threads_)) {
     absl::Status st = DeliverOldest(out);
@@ -185,18 +195,29 @@ absl::Status ParallelZstdDecoder::Submit(std::vector<uint8_t> frame, size_t cont
 }
 
 absl::Status ParallelZstdDecoder::Feed(std::span<const uint8_t> in, const Output& out) {
-  if (streaming_) return stream_.Feed(in, out);
-  pending_.insert(pending_.end(), in.begin(), in.end());
+  if (streaming_) return StreamFeed(in, out);
+  // Parse straight from `in` when nothing is pending; only an unfinished
+  // frame at the end is kept back.
+  std::span<const uint8_t> data = in;
+  if (!pending_.empty()) {
+    pending_.insert(pending_.end(), in.begin(), in.end());
+    data = pending_;
+  }
+  auto keep_from = [&](size_t pos) {
+    if (!pending_.empty() && data.data() == pending_.data()) {
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(pos));
+    } else {
+      pending_.assign(data.begin() + static_cast<long>(pos), data.end());
+    }
+    return absl::OkStatus();
+  };
   size_t pos = 0;
-  while (pos < pending_.size()) {
-    const uint8_t* p = pending_.data() + pos;
-    size_t avail = pending_.size() - pos;
+  while (pos < data.size()) {
+    const uint8_t* p = data.data() + pos;
+    size_t avail = data.size() - pos;
     unsigned long long content = ZSTD_getFrameContentSize(p, avail);
     if (content == ZSTD_CONTENTSIZE_ERROR) {
-      if (avail < kFrameHeaderMax) {  // the header itself is split: wait
-        pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(pos));
-        return absl::OkStatus();
-      }
+      if (avail < kFrameHeaderMax) return keep_from(pos);  // the header itself is split: wait
       return absl::DataLossError("zstd decompress: not a zstd frame");
     }
     if (content == ZSTD_CONTENTSIZE_UNKNOWN) break;  // no size: stream the rest
@@ -208,12 +229,12 @@ absl::Status ParallelZstdDecoder::Feed(std::span<const uint8_t> in, const Output
       // Incomplete: wait for more input, unless this frame is beyond what we
       // buffer for the parallel path.
       if (avail > ZSTD_compressBound(max_content_)) break;
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(pos));
-      return absl::OkStatus();
+      return keep_from(pos);
     }
     if (content > max_content_) break;
     any_frame_ = true;
-    std::vector<uint8_t> frame(p, p + size);
+    Buffer frame(size);
+    frame.append(std::span<const uint8_t>(p, size));
     pos += size;
     absl::Status st = Submit(std::move(frame), static_cast<size_t>(content), out);
     if (!st.ok()) return st;
@@ -229,7 +250,7 @@ absl::Status ParallelZstdDecoder::Feed(std::span<const uint8_t> in, const Output
       if (!st.ok()) return st;
     }
   }
-  if (pos < pending_.size()) {
+  if (pos < data.size()) {
     // The rest does not qualify for the parallel path: finish what is in
     // flight (in order), then stream everything from here on.
     while (next_deliver_ < next_submit_) {
@@ -237,9 +258,9 @@ absl::Status ParallelZstdDecoder::Feed(std::span<const uint8_t> in, const Output
       if (!st.ok()) return st;
     }
     streaming_ = true;
-    std::vector<uint8_t> rest(pending_.begin() + static_cast<long>(pos), pending_.end());
+    std::vector<uint8_t> rest(data.begin() + static_cast<long>(pos), data.end());
     pending_.clear();
-    return stream_.Feed(rest, out);
+    return StreamFeed(rest, out);
   }
   pending_.clear();
   return absl::OkStatus();

@@ -87,7 +87,9 @@ class ZstdDecompressor {
 // (MaxBufferedBytes). Errors are kDataLoss. Not thread-safe itself.
 class ParallelZstdDecoder {
  public:
-  using Output = ZstdDecompressor::Output;
+  // Decoded pieces are handed over whole, so the consumer keeps them
+  // without another copy.
+  using Output = std::function<absl::Status(Buffer)>;
   ParallelZstdDecoder(int threads, size_t max_frame_content);
   ~ParallelZstdDecoder();
   absl::Status Feed(std::span<const uint8_t> in, const Output& out);
@@ -96,7 +98,8 @@ class ParallelZstdDecoder {
   static size_t MaxBufferedBytes(int threads, size_t max_frame_content);
 
  private:
-  absl::Status Submit(std::vector<uint8_t> frame, size_t content, const Output& out);
+  absl::Status Submit(Buffer frame, size_t content, const Output& out);
+  absl::Status StreamFeed(std::span<const uint8_t> in, const Output& out);
   absl::Status DeliverOldest(const Output& out);
   void WorkLoop();
 

@@ -98,8 +98,8 @@ std::vector<uint8_t> FramesOf(const std::vector<uint8_t>& data, size_t frame) {
 absl::Status ParallelDecode(const std::vector<uint8_t>& stream, size_t piece, size_t max_content,
                             std::vector<uint8_t>& back) {
   ParallelZstdDecoder d(2, max_content);
-  auto out = [&](std::span<const uint8_t> b) {
-    back.insert(back.end(), b.begin(), b.end());
+  auto out = [&](Buffer b) {
+    back.insert(back.end(), b.data(), b.data() + b.size());
     return absl::OkStatus();
   };
   for (size_t pos = 0; pos < stream.size(); pos += piece) {
