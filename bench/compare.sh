@@ -27,7 +27,7 @@ bytes=$(du -sb "$DATA" | cut -f1)
 tar -cf "$W/pre.tar" -C / "${DATA#/}"
 t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-: > "$W/ours"; : > "$W/shell"; : > "$W/ceiling"; : > "$W/rss"; : > "$W/rours"; : > "$W/rshell"
+: > "$W/ours"; : > "$W/shell"; : > "$W/ceiling"; : > "$W/rss"; : > "$W/rours"; : > "$W/rshell"; : > "$W/rours_t"; : > "$W/rshell_t"
 for i in $(seq 1 "$RUNS"); do
   rm -rf "$W/dest"; sync
   /usr/bin/time -v -o "$W/time.txt" "$BIN" --config "$W/c.yml" run >/dev/null 2>&1
@@ -39,8 +39,8 @@ for i in $(seq 1 "$RUNS"); do
   rm -rf "$W/r1b" "$W/r2"; mkdir -p "$W/r2"
   # Restores write GBs: flush earlier writes first and alternate who goes
   # first, so neither side pays for the other's writeback.
-  ours_restore() { sync; { s=$(date +%s.%N); "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; } >> "$W/rours"; rm -rf "$W/r1b"; }
-  shell_restore() { sync; t bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'" >> "$W/rshell"; }
+  ours_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rours_t" "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; tail -1 "$W/rours_t" | cut -d' ' -f1 >> "$W/rours"; rm -rf "$W/r1b"; }
+  shell_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rshell_t" bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'"; tail -1 "$W/rshell_t" | cut -d' ' -f1 >> "$W/rshell"; }
   if [ $((i % 2)) = 1 ]; then ours_restore; shell_restore; else shell_restore; ours_restore; fi
   rm -rf "$W/r2"
 done
@@ -53,4 +53,4 @@ printf "backup  ours %.2fs (%.0f MB/s)  shell %.2fs (%.0f MB/s)  shell/ours %.2f
 printf "restore ours %.2fs  shell %.2fs  shell/ours %.2fx\n" "$ro" "$rs" "$(echo "$rs / $ro" | bc -l)"
 echo "peak RSS (backup): $((rss / 1024)) MiB"
 echo "runs (s): backup ours $(paste -sd' ' "$W/ours") | shell $(paste -sd' ' "$W/shell") | ceiling $(paste -sd' ' "$W/ceiling")"
-echo "runs (s): restore ours $(paste -sd' ' "$W/rours") | shell $(paste -sd' ' "$W/rshell")"
+echo "runs (wall user sys, s): restore ours $(paste -sd, "$W/rours_t") | shell $(paste -sd, "$W/rshell_t")"
