@@ -262,6 +262,9 @@ absl::Status HttpStatus(const HttpRequest& r, const HttpResponse& resp) {
   if (resp.code == 404) return absl::NotFoundError(text);
   if (resp.code == 401 || resp.code == 403) return absl::PermissionDeniedError(text);
   if (resp.code == 409 || resp.code == 412) return absl::FailedPreconditionError(text);
+  // 501 Not Implemented and 505 will not change on a retry (s3rver answers
+  // ListMultipartUploads with 501: retrying it cost every run 2 s).
+  if (resp.code == 501 || resp.code == 505) return absl::UnimplementedError(text);
   if (resp.code == 429 || resp.code >= 500) return absl::UnavailableError(text);
   return absl::InvalidArgumentError(text);
 }

@@ -68,7 +68,8 @@ std::unique_ptr<HttpTransport> MakeRetryingTransport(std::unique_ptr<HttpTranspo
                                                      RetryPolicy policy = {});
 
 // Maps an HTTP response to a status: 2xx (and 206) OK; 404 kNotFound; 401/403
-// kPermissionDenied; 409/412 kFailedPrecondition; 429, 5xx kUnavailable; other
+// kPermissionDenied; 409/412 kFailedPrecondition; 501/505 kUnimplemented (never
+// retried); 429 and other 5xx kUnavailable; other
 // 4xx kInvalidArgument. The message carries `op`, the key and S3's error.
 absl::Status HttpStatus(const HttpRequest& request, const HttpResponse& response);
 bool IsTransient(const absl::Status& status);

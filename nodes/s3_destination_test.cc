@@ -87,6 +87,40 @@ struct Rig {
   }
 };
 
+// Answers every request with one status code and counts the requests.
+class FixedStatus : public HttpTransport {
+ public:
+  explicit FixedStatus(int code) : code_(code) {}
+  absl::StatusOr<HttpResponse> Do(const HttpRequest&) override {
+    ++calls;
+    HttpResponse resp;
+    resp.code = code_;
+    return resp;
+  }
+  int calls = 0;
+
+ private:
+  int code_;
+};
+
+TEST(RetryingTransport, RetriesTransientStatusesOnlyAndGivesUp) {
+  RetryPolicy fast{4, absl::Milliseconds(1), absl::Milliseconds(2)};
+  HttpRequest r{"ListMultipartUploads", "GET", "", {}, {}, {}};
+  for (auto [code, expect_calls] : std::vector<std::pair<int, int>>{
+           {503, 4}, {500, 4}, {429, 4}, {501, 1}, {505, 1}, {403, 1}, {404, 1}, {200, 1}}) {
+    auto inner = std::make_unique<FixedStatus>(code);
+    FixedStatus* raw = inner.get();
+    auto t = MakeRetryingTransport(std::move(inner), fast);
+    auto resp = t->Do(r);
+    ASSERT_TRUE(resp.ok());
+    EXPECT_EQ(resp->code, code);
+    EXPECT_EQ(raw->calls, expect_calls) << "HTTP " << code;
+  }
+  HttpResponse not_impl;
+  not_impl.code = 501;
+  EXPECT_EQ(HttpStatus(r, not_impl).code(), absl::StatusCode::kUnimplemented);
+}
+
 TEST(S3Writer, SmallObjectIsOnePutAtCommit) {
   Rig rig;
   auto w = rig.dest->Create("k");
