@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Upload a 2 GiB archive to a local @20minutes/s3rver with our binary and
-# with `aws s3 cp` (same part size and concurrency), alternating.
-# usage: bench/s3_upload.sh BINARY [RUNS] [SIZE_MIB]
+# Upload a 2 GiB archive to a local S3 server with our binary and with
+# `aws s3 cp` (same part size and concurrency), alternating.
+# usage: bench/s3_upload.sh BINARY [RUNS] [SIZE_MIB] [s3rver|moto]
 set -euo pipefail
-BIN=$(readlink -f "$1"); RUNS=${2:-3}; MIB=${3:-2048}
+BIN=$(readlink -f "$1"); RUNS=${2:-3}; MIB=${3:-2048}; SERVER=${4:-s3rver}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /var/tmp/hab-s3bench.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-trap 'bash "$HERE/tests/services/s3rver.sh" stop "$W/s3"; rm -rf "$W"' EXIT
-bash "$HERE/tests/services/s3rver.sh" install
-bash "$HERE/tests/services/s3rver.sh" start "$W/s3" "$PORT" bench
+trap 'bash "$HERE/tests/services/$SERVER.sh" stop "$W/s3"; rm -rf "$W"' EXIT
 export HOSTATLAS_BACKUP_LOG_DIR=$W/logs XDG_RUNTIME_DIR=$W AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+case "$SERVER" in
+  s3rver)
+    bash "$HERE/tests/services/s3rver.sh" install
+    bash "$HERE/tests/services/s3rver.sh" start "$W/s3" "$PORT" bench ;;
+  moto)
+    bash "$HERE/tests/services/moto.sh" start "$W/s3" "$PORT"
+    aws --endpoint-url "http://127.0.0.1:$PORT" s3 mb s3://bench >/dev/null ;;
+  *) echo "unknown server $SERVER" >&2; exit 2 ;;
+esac
 mkdir -p "$W/src" "$W/home/.aws"
 # Incompressible data: the archive is as large as the source, so both sides upload ~2 GiB.
 head -c $((MIB << 20)) /dev/urandom > "$W/src/blob"
@@ -33,5 +40,5 @@ for i in $(seq 1 "$RUNS"); do
   e=$(date +%s.%N); echo "$e - $s" | bc >> "$W/aws"
 done
 mo=$(median < "$W/ours"); ma=$(median < "$W/aws")
-printf "s3 upload of %d MiB: ours %.2fs (backup incl. tar+zstd+age), aws s3 cp %.2fs, aws/ours %.2fx, our peak RSS %d MiB\n" \
+printf "s3 upload of %d MiB to $SERVER: ours %.2fs (backup incl. tar+zstd+age), aws s3 cp %.2fs, aws/ours %.2fx, our peak RSS %d MiB\n" \
   "$MIB" "$mo" "$ma" "$(echo "$ma / $mo" | bc -l)" "$(( $(sort -n "$W/rss" | tail -1) / 1024 ))"

@@ -85,6 +85,7 @@ absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& s
     o.endpoint.bucket = d.bucket;
     o.endpoint.path_style = d.path_style.value_or(!absl::StrContains(d.endpoint, ".amazonaws.com"));
     o.endpoint.ca_file = d.ca_file;
+    o.endpoint.timeout_seconds = d.timeout_seconds;
     HAB_ASSIGN_OR_RETURN(o.endpoint.access_key_id,
                          S3Credential(d.access_key_id, d.access_key_id_file, "AWS_ACCESS_KEY_ID", "access_key_id"));
     HAB_ASSIGN_OR_RETURN(o.endpoint.secret_access_key,

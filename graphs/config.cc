@@ -266,7 +266,7 @@ void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
   } else if (d.type == "s3") {
     v.Map(n, key, {"type", "endpoint", "region", "bucket", "prefix", "access_key_id",
                    "secret_access_key", "access_key_id_file", "secret_access_key_file",
-                   "path_style", "part_size", "concurrency", "ca_file"});
+                   "path_style", "part_size", "concurrency", "ca_file", "timeout_seconds"});
     v.Str(n, "endpoint", key, d.endpoint, true);
     v.Str(n, "region", key, d.region);
     if (d.region.empty()) d.region = "us-east-1";
@@ -284,6 +284,9 @@ void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
     int64_t conc = 4;
     v.Int(n, "concurrency", key, 1, 64, conc);
     d.concurrency = static_cast<int>(conc);
+    int64_t timeout = d.timeout_seconds;
+    v.Int(n, "timeout_seconds", key, 1, 86400, timeout);
+    d.timeout_seconds = static_cast<int>(timeout);
     v.Str(n, "ca_file", key, d.ca_file);
     if (!d.endpoint.empty() && d.endpoint.rfind("https://", 0) != 0) {
       // TLS verification is always on; plain http only on loopback (tests).

@@ -151,7 +151,7 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(c.get(), CURLOPT_PATH_AS_IS, 1L);  // sign and send the same path
     curl_easy_setopt(c.get(), CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);  // stalled for 60 s: give up
-    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c.get(), CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::min(60, ep_.timeout_seconds)));
     curl_easy_setopt(c.get(), CURLOPT_TIMEOUT, static_cast<long>(ep_.timeout_seconds));
     curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYHOST, 2L);

@@ -31,6 +31,8 @@ struct S3Endpoint {
   std::string access_key_id;
   std::string secret_access_key;
   std::string ca_file;
+  // Whole request; a transfer that moves no byte for min(60 s, this) also
+  // times out. Both are transient (retried).
   int timeout_seconds = 300;
 };
 

@@ -123,6 +123,31 @@ want=$(python3 -c "import json,glob; print([s['sha256'] for f in sorted(glob.glo
 [ "$(sha256sum < "$T/moto.age" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
 age -d -i "$T/key.txt" "$T/moto.age" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
 ok "503 SlowDown and a dropped connection on parts: retried, object intact (sha256 matches the run log)"
+kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true
+
+# 9b. Slow and stalled answers: two parts answered 1.5 s late (no retry
+#     needed), one part not answered for 70 s (timeout_seconds: 3 -> retried
+#     after 3 s; without the timeout the run would take over 60 s).
+python3 "$HERE/services/fault_proxy.py" "$PROXYP" "$MOTOP" --fail-parts 0 --drop-parts 0 \
+  --stall-parts 1 --stall-ms 70000 --delay-parts 2 --delay-ms 1500 > "$T/proxy2.log" 2>&1 &
+PROXY_PID=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXYP") 2>/dev/null && break; sleep 0.05; done
+S3_KEY=moto s3_config "$T/s3d.yml" "$PROXYP" moto-bucket moto
+sed -i 's/^  concurrency: 3$/  concurrency: 3\n  timeout_seconds: 3/' "$T/s3d.yml"
+grep -q "timeout_seconds: 3" "$T/s3d.yml" || fail "test config lacks timeout_seconds"
+sleep 1.1
+s=$(date +%s)
+"$BIN" --config "$T/s3d.yml" run 2>"$T/err" || fail "run through the slow proxy failed: $(cat "$T/err")"
+e=$(date +%s)
+grep -q "stalled part request" "$T/proxy2.log" && [ "$(grep -c "delayed part request" "$T/proxy2.log")" = 2 ] \
+  || fail "proxy delayed/stalled nothing: $(cat "$T/proxy2.log")"
+[ $((e - s)) -lt 40 ] || fail "a stalled part took $((e - s)) s: the 3 s timeout did not apply"
+KEY=$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-' | tail -1)
+"${AWS_MOTO[@]}" s3 cp --quiet "s3://moto-bucket/$HOST/$KEY" "$T/moto2.age"
+want=$(python3 -c "import json,glob,os; f=max(glob.glob('$T/logs/run-*.json'), key=os.path.getmtime); print(json.load(open(f))['sources'][0]['sha256'])")
+[ "$(sha256sum < "$T/moto2.age" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
+age -d -i "$T/key.txt" "$T/moto2.age" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
+ok "slow (1.5 s) and stalled (timeout 3 s) part answers: retried, object intact"
 
 # 10. s3rver killed mid-upload: exit 1, and after a restart no object at the key.
 s3_config "$T/s3k.yml" "$S3P" ci-bucket S3RVER

@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """HTTP fault proxy for the S3 tests: forwards to an upstream S3 server, but
-answers the first --fail-parts UploadPart requests with 503 SlowDown and
-drops the connection of the next --drop-parts ones, so per-part retries are
-exercised against a real server. usage: fault_proxy.py PORT UPSTREAM_PORT"""
+answers the first --fail-parts UploadPart requests with 503 SlowDown, drops
+the connection of the next --drop-parts ones, stalls the next --stall-parts
+(no answer for --stall-ms, then the connection closes, nothing forwarded) and
+delays the next --delay-parts by --delay-ms before forwarding them, so
+per-part retries and slow answers are exercised against a real server.
+usage: fault_proxy.py PORT UPSTREAM_PORT [options]"""
 import argparse
 import http.client
 import http.server
 import threading
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("port", type=int)
 ap.add_argument("upstream", type=int)
 ap.add_argument("--fail-parts", type=int, default=2)
 ap.add_argument("--drop-parts", type=int, default=1)
+ap.add_argument("--stall-parts", type=int, default=0)
+ap.add_argument("--stall-ms", type=int, default=0)
+ap.add_argument("--delay-parts", type=int, default=0)
+ap.add_argument("--delay-ms", type=int, default=0)
 args = ap.parse_args()
 lock = threading.Lock()
 state = {"parts": 0, "failed": 0, "dropped": 0}
@@ -48,6 +56,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
+            stall_end = args.fail_parts + args.drop_parts + args.stall_parts
+            if k <= stall_end:
+                print("stalled part request", k, flush=True)
+                time.sleep(args.stall_ms / 1000)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if k <= stall_end + args.delay_parts:
+                print("delayed part request", k, flush=True)
+                time.sleep(args.delay_ms / 1000)
         conn = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=120)
         headers = {k: v for k, v in self.headers.items()}
         conn.request(self.command, self.path, body=body, headers=headers)
