@@ -37,10 +37,13 @@ for i in $(seq 1 "$RUNS"); do
   t bash -c "zstd -3 -T0 -q -c '$W/pre.tar' > /dev/null" >> "$W/ceiling"
   A=$(ls "$W"/dest/*.age)
   rm -rf "$W/r1b" "$W/r2"; mkdir -p "$W/r2"
-  # Restores write GBs: flush earlier writes first and alternate who goes
-  # first, so neither side pays for the other's writeback.
+  # Restores write GBs: flush earlier writes first, alternate who goes
+  # first, and each side deletes its output right after its own run, so
+  # neither side pays for the other's writeback or leftover files (an
+  # earlier version removed only the shell's output at the end of the
+  # iteration, so our restore sometimes ran next to 2 GB of the shell's).
   ours_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rours_t" "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; tail -1 "$W/rours_t" | cut -d' ' -f1 >> "$W/rours"; rm -rf "$W/r1b"; }
-  shell_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rshell_t" bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'"; tail -1 "$W/rshell_t" | cut -d' ' -f1 >> "$W/rshell"; }
+  shell_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rshell_t" bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'"; tail -1 "$W/rshell_t" | cut -d' ' -f1 >> "$W/rshell"; rm -rf "$W/r2"; mkdir -p "$W/r2"; }
   if [ $((i % 2)) = 1 ]; then ours_restore; shell_restore; else shell_restore; ours_restore; fi
   rm -rf "$W/r2"
 done
