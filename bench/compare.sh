@@ -6,12 +6,17 @@
 # Prints medians, ratios and our peak RSS (from /usr/bin/time -v).
 #
 # usage: bench/compare.sh BINARY DATA_DIR [RUNS] [MEMORY_LIMIT]
+#   RESTORE_DIR=/dev/shm/x: restore into that directory instead of the work
+#   directory (tmpfs measures the tools; ext4 on these VMs mostly measures
+#   inode allocation after the previous run's 50,000 deletions).
 #   DATA_DIR: e.g. the `tree` or `bigfile` folder made by
 #   ../shared/bench/make-dataset.sh
 set -euo pipefail
 BIN=$(readlink -f "$1"); DATA=$(readlink -f "$2"); RUNS=${3:-5}; MEM=${4:-256MiB}
 W=$(mktemp -d /var/tmp/hab-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+RD=${RESTORE_DIR:-$W}
+mkdir -p "$RD"
+trap 'rm -rf "$W" "$RD/r1b" "$RD/r2"' EXIT
 export HOSTATLAS_BACKUP_LOG_DIR=$W/logs XDG_RUNTIME_DIR=$W
 "$BIN" keygen -o "$W/key" 2>/dev/null
 R=$(age-keygen -y "$W/key")
@@ -36,20 +41,20 @@ for i in $(seq 1 "$RUNS"); do
   t bash -c "tar -cf - -C / '${DATA#/}' | zstd -3 -T0 -q | age -r $R > '$W/shell.age'" >> "$W/shell"
   t bash -c "zstd -3 -T0 -q -c '$W/pre.tar' > /dev/null" >> "$W/ceiling"
   A=$(ls "$W"/dest/*.age)
-  rm -rf "$W/r1b" "$W/r2"; mkdir -p "$W/r2"
+  rm -rf "$RD/r1b" "$RD/r2"; mkdir -p "$RD/r2"
   # Restores write GBs: flush earlier writes first, alternate who goes
   # first, and each side deletes its output right after its own run, so
   # neither side pays for the other's writeback or leftover files (an
   # earlier version removed only the shell's output at the end of the
   # iteration, so our restore sometimes ran next to 2 GB of the shell's).
-  ours_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rours_t" "$BIN" --config "$W/c.yml" restore --to "$W/r1b" >/dev/null 2>&1; tail -1 "$W/rours_t" | cut -d' ' -f1 >> "$W/rours"; rm -rf "$W/r1b"; }
-  shell_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rshell_t" bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$W/r2'"; tail -1 "$W/rshell_t" | cut -d' ' -f1 >> "$W/rshell"; rm -rf "$W/r2"; mkdir -p "$W/r2"; }
+  ours_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rours_t" "$BIN" --config "$W/c.yml" restore --to "$RD/r1b" >/dev/null 2>&1; tail -1 "$W/rours_t" | cut -d' ' -f1 >> "$W/rours"; rm -rf "$RD/r1b"; }
+  shell_restore() { sync; /usr/bin/time -f "%e %U %S" -a -o "$W/rshell_t" bash -c "age -d -i '$W/key' '$A' | zstd -d -q | tar -xf - -C '$RD/r2'"; tail -1 "$W/rshell_t" | cut -d' ' -f1 >> "$W/rshell"; rm -rf "$RD/r2"; mkdir -p "$RD/r2"; }
   if [ $((i % 2)) = 1 ]; then ours_restore; shell_restore; else shell_restore; ours_restore; fi
-  rm -rf "$W/r2"
+  rm -rf "$RD/r2"
 done
 mo=$(median < "$W/ours"); ms=$(median < "$W/shell"); mc=$(median < "$W/ceiling")
 ro=$(median < "$W/rours"); rs=$(median < "$W/rshell"); rss=$(sort -n "$W/rss" | tail -1)
-echo "data: $DATA ($bytes bytes), runs: $RUNS, memory_limit: $MEM"
+echo "data: $DATA ($bytes bytes), runs: $RUNS, memory_limit: $MEM, restore into: $RD"
 printf "backup  ours %.2fs (%.0f MB/s)  shell %.2fs (%.0f MB/s)  shell/ours %.2fx  ours/zstd-ceiling %.2fx (ceiling %.2fs)\n" \
   "$mo" "$(echo "$bytes / $mo / 1000000" | bc -l)" "$ms" "$(echo "$bytes / $ms / 1000000" | bc -l)" \
   "$(echo "$ms / $mo" | bc -l)" "$(echo "$mo / $mc" | bc -l)" "$mc"

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <random>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -405,6 +406,46 @@ bool SafeName(absl::string_view name) {
   return true;
 }
 
+// "./a//b/" -> "a/b": the components libarchive will use, without "" and
+// "." (SafeName has already refused "..").
+std::string NormalizeMember(absl::string_view name) {
+  std::string out;
+  for (absl::string_view comp : absl::StrSplit(name, '/', absl::SkipEmpty())) {
+    if (comp == ".") continue;
+    if (!out.empty()) out += '/';
+    absl::StrAppend(&out, comp);
+  }
+  return out;
+}
+
+// The symlinks one extraction has created, by normalized member path. The
+// staging directory starts empty and only this extraction writes into it, so
+// these are the only symlinks a member's path can meet: checking the set
+// replaces libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS, which opens and
+// stats every component of every member (about 40 syscalls per file).
+class SymlinkSet {
+ public:
+  // The symlink among the proper prefixes of `path`, or "" if none.
+  std::string Through(absl::string_view path) const {
+    for (size_t pos = path.find('/'); pos != absl::string_view::npos; pos = path.find('/', pos + 1)) {
+      absl::string_view prefix = path.substr(0, pos);
+      if (links_.contains(prefix)) return std::string(prefix);
+    }
+    return "";
+  }
+  bool Contains(absl::string_view path) const { return links_.contains(path); }
+  void Set(const std::string& path, bool is_symlink) {
+    if (is_symlink) {
+      links_.insert(path);
+    } else {
+      links_.erase(path);  // replaced by a directory or a file
+    }
+  }
+
+ private:
+  absl::flat_hash_set<std::string> links_;
+};
+
 int RemoveOne(const char* path, const struct stat*, int, struct FTW*) {
   return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
 }
@@ -492,8 +533,8 @@ absl::Status TarExtractor::Extract() {
   // with GNU tar). That flag scans every block for zeros and writes in 4 KiB
   // pieces: 500,000 write calls for a 2 GB file, which made restore slower
   // than `tar -x`.
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+  // No ARCHIVE_EXTRACT_SECURE_SYMLINKS: SymlinkSet does that job (see there).
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(out.get(), flags);
   archive_write_disk_set_standard_lookup(out.get());
@@ -501,26 +542,64 @@ absl::Status TarExtractor::Extract() {
     absl::MutexLock lock(&mu_);
     warnings_.push_back(std::move(m));
   };
+  SymlinkSet symlinks;
   archive_entry* entry;
   while (true) {
     int r = archive_read_next_header(in.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return absl::DataLossError(absl::StrCat("tar: ", ArchiveError(in.get())));
     std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
-    std::string clean(absl::StripPrefix(name, "./"));
-    if (!SafeName(clean)) {
+    if (!SafeName(name)) {
       warn(absl::StrCat("refused member \"", name, "\": absolute path or \"..\" component"));
       continue;
     }
-    archive_entry_copy_pathname(entry, clean.c_str());
+    std::string clean = NormalizeMember(name);
+    if (std::string link = symlinks.Through(clean); !link.empty()) {
+      warn(absl::StrCat("refused member \"", name, "\": its path goes through the symlink \"", link,
+                        "\" of this archive"));
+      continue;
+    }
+    archive_entry_copy_pathname(entry, clean.empty() ? "." : clean.c_str());
+    bool is_symlink = archive_entry_filetype(entry) == AE_IFLNK;
     if (const char* hl = archive_entry_hardlink(entry)) {
-      std::string target(absl::StripPrefix(hl, "./"));
-      if (!SafeName(target)) {
+      std::string target = NormalizeMember(hl);
+      if (!SafeName(hl) || target.empty()) {
         warn(absl::StrCat("refused member \"", name, "\": hardlink to \"", hl,
                           "\" points outside the restore directory"));
         continue;
       }
+      if (std::string link = symlinks.Through(target); !link.empty()) {
+        warn(absl::StrCat("refused member \"", name, "\": hardlink to \"", hl,
+                          "\" goes through the symlink \"", link, "\" of this archive"));
+        continue;
+      }
+      // A hardlink to a symlink is a symlink (link() does not follow); it
+      // may not carry data that would be written through it.
+      if (symlinks.Contains(target)) {
+        if (archive_entry_size(entry) > 0) {
+          warn(absl::StrCat("refused member \"", name, "\": data for a hardlink to the symlink \"", hl, "\""));
+          continue;
+        }
+        is_symlink = true;
+      }
       archive_entry_copy_hardlink(entry, target.c_str());
+    }
+    if (!clean.empty() && symlinks.Contains(clean)) {
+      // A later member at a symlink's path replaces the link. Remove it
+      // here: without SECURE_SYMLINKS libarchive would follow a symlink to
+      // a directory for a directory member (and chmod its target).
+      if (::unlink(clean.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoStatus(errno, "extract: remove symlink", clean);
+      }
+      symlinks.Set(clean, false);
+    }
+    if (is_symlink && !clean.empty()) {
+      struct stat st;
+      if (::lstat(clean.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        warn(absl::StrCat("refused member \"", name, "\": a symlink would replace the directory \"",
+                          clean, "\""));
+        continue;
+      }
     }
     r = archive_write_header(out.get(), entry);
     if (r == ARCHIVE_FATAL) return absl::InternalError(absl::StrCat("extract ", name, ": ", ArchiveError(out.get())));
@@ -528,6 +607,7 @@ absl::Status TarExtractor::Extract() {
       warn(absl::StrCat("refused member \"", name, "\": ", ArchiveError(out.get())));
       if (r == ARCHIVE_FAILED) continue;
     }
+    if (!clean.empty()) symlinks.Set(clean, is_symlink);
     const void* buf;
     size_t size;
     la_int64_t offset;
