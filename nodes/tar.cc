@@ -521,19 +521,21 @@ absl::Status TarExtractor::Extract() {
   }
   // This thread gets its own working directory (unshare(CLONE_FS) affects
   // only the calling thread) and works inside the staging directory with
-  // relative member names: libarchive's symlink check opens and stats every
-  // component of each name, and the staging directory's own absolute path
-  // would otherwise double that work for every member.
+  // relative member names, so every path libarchive resolves (parent
+  // directories, link targets, the fix-ups at close) is the member's own and
+  // not the staging directory's absolute path plus it.
   if (::unshare(CLONE_FS) != 0) return ErrnoStatus(errno, "unshare(CLONE_FS) for extraction into", staging_);
   if (::chdir(staging_.c_str()) != 0) return ErrnoStatus(errno, "chdir", staging_);
   WriteArchive out(archive_write_disk_new());
-  // No ARCHIVE_EXTRACT_UNLINK: the staging directory starts empty, and
-  // libarchive still replaces (never follows) anything an earlier member
-  // put at the same name. No ARCHIVE_EXTRACT_SPARSE: holes come from the archive's sparse map (as
-  // with GNU tar). That flag scans every block for zeros and writes in 4 KiB
-  // pieces: 500,000 write calls for a 2 GB file, which made restore slower
-  // than `tar -x`.
-  // No ARCHIVE_EXTRACT_SECURE_SYMLINKS: SymlinkSet does that job (see there).
+  // Flags left out on purpose:
+  // - UNLINK: the staging directory starts empty; libarchive still replaces
+  //   a file an earlier member put at the same name, and symlinks of the
+  //   archive are removed by us before anything replaces them.
+  // - SPARSE: holes come from the archive's sparse map (as with GNU tar);
+  //   the flag scans every block for zeros and writes in 4 KiB pieces
+  //   (500,000 write calls for a 2 GB file, slower than `tar -x`).
+  // - SECURE_SYMLINKS: SymlinkSet does that job (see there) at a fraction of
+  //   the syscalls.
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(out.get(), flags);
