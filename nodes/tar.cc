@@ -446,6 +446,20 @@ class SymlinkSet {
   absl::flat_hash_set<std::string> links_;
 };
 
+// Whether names differ only in case name one entry in the working directory
+// (the empty staging directory): creates a probe file, looks it up in
+// another case, removes it.
+absl::StatusOr<bool> CaseInsensitiveCwd() {
+  const char* probe = ".hab-Case-Probe";
+  UniqueFd fd(::open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return ErrnoStatus(errno, "extract: create", probe);
+  fd.reset();
+  struct stat st;
+  bool insensitive = ::lstat(".hab-case-probe", &st) == 0;
+  if (::unlink(probe) != 0) return ErrnoStatus(errno, "extract: remove", probe);
+  return insensitive;
+}
+
 int RemoveOne(const char* path, const struct stat*, int, struct FTW*) {
   return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
 }
@@ -535,8 +549,12 @@ absl::Status TarExtractor::Extract() {
   //   the flag scans every block for zeros and writes in 4 KiB pieces
   //   (500,000 write calls for a 2 GB file, slower than `tar -x`).
   // - SECURE_SYMLINKS: SymlinkSet does that job (see there) at a fraction of
-  //   the syscalls.
+  //   the syscalls, by exact names. On a case-insensitive directory (ext4
+  //   casefold, some network mounts) "A" and "a" are one entry and names
+  //   alone do not tell, so there libarchive checks every component again.
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+  HAB_ASSIGN_OR_RETURN(bool case_insensitive, CaseInsensitiveCwd());
+  if (case_insensitive) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(out.get(), flags);
   archive_write_disk_set_standard_lookup(out.get());
