@@ -220,6 +220,12 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     log.AddPreflight("preflight", false, p);
   }
   if (problems.empty()) log.AddPreflight("preflight", true, "all checks passed");
+  for (size_t i = 0; i < pc.estimates.size() && i < spec->sources.size(); ++i) {
+    if (spec->sources[i].type != "files") continue;  // databases: unknown
+    bool bound = i < pc.estimate_is_bound.size() && pc.estimate_is_bound[i];
+    Trace(absl::StrCat("size estimate: ", spec->sources[i].name, ": ", pc.estimates[i], " bytes (",
+                       bound ? "used space of its filesystem, fits: tree not walked" : "walked", ")"));
+  }
   GraphPlan plan = BuildBackupPlan(*spec, pc);
   if (dry_run) {
     std::string text = format == "dot" ? PrintPlanDot(plan) : PrintPlanText(plan);

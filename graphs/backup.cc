@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sodium.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "engine/fault.h"
@@ -173,10 +175,41 @@ void CorruptForTest(Destination& dest, const std::string& key) {
 
 }  // namespace
 
+namespace {
+
+constexpr long kExt4Magic = 0xEF53;    // EXT2/3/4_SUPER_MAGIC
+constexpr long kTmpfsMagic = 0x01021994;  // TMPFS_MAGIC
+
+// The used space of the filesystems `paths` are on, where that bounds the
+// bytes tar reads from them (mount points below a root are not crossed);
+// nullopt where it may not (compression, dedup, reflinks: btrfs, ZFS, XFS).
+std::optional<uint64_t> FilesystemBound(const std::vector<std::string>& paths) {
+  std::map<std::pair<int, int>, uint64_t> used;  // by f_fsid
+  for (const auto& p : paths) {
+    struct statfs fs;
+    if (::statfs(p.c_str(), &fs) != 0) return std::nullopt;
+    if (fs.f_type != kExt4Magic && fs.f_type != kTmpfsMagic) return std::nullopt;
+    used[{fs.f_fsid.__val[0], fs.f_fsid.__val[1]}] =
+        (static_cast<uint64_t>(fs.f_blocks) - static_cast<uint64_t>(fs.f_bfree)) * static_cast<uint64_t>(fs.f_bsize);
+  }
+  uint64_t total = 0;
+  for (const auto& [id, u] : used) total += u;
+  return total;
+}
+
+}  // namespace
+
 void EstimateSources(const BackupSpec& spec, PlanContext& pc) {
   pc.estimates.clear();
+  pc.estimate_is_bound.clear();
   for (const auto& s : spec.sources) {
-    pc.estimates.push_back(s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude) : 0);
+    std::optional<uint64_t> bound;
+    // S3 sizes its parts from the estimate: a bound could make them huge.
+    if (s.type == "files" && spec.destination.type == "local") bound = FilesystemBound(s.paths);
+    pc.estimate_is_bound.push_back(bound.has_value());
+    pc.estimates.push_back(bound.has_value() ? *bound
+                           : s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude)
+                                               : 0);
   }
 }
 
@@ -185,29 +218,40 @@ namespace {
 std::string Gib(uint64_t b) { return absl::StrFormat("%.2f GiB", static_cast<double>(b) / (1 << 30)); }
 
 // Room for 1.2 x the estimated source size (compression usually leaves far
-// less, but an incompressible tree must still fit).
-void CheckRoom(const std::string& what, const std::string& path, uint64_t free, uint64_t estimate,
-               std::vector<std::string>& problems) {
-  uint64_t need = estimate / 10 * 12;
-  if (free < need) {
+// less, but an incompressible tree must still fit). A bound that does not
+// fit is replaced by the walked size first.
+void CheckRoom(const BackupSpec& spec, PlanContext& pc, const std::string& what, const std::string& path,
+               uint64_t free, std::vector<std::string>& problems) {
+  auto need = [&pc] {
+    uint64_t estimate = 0;
+    for (uint64_t e : pc.estimates) estimate += e;
+    return estimate / 10 * 12;
+  };
+  if (free < need()) {
+    for (size_t i = 0; i < pc.estimates.size() && i < spec.sources.size(); ++i) {
+      if (i < pc.estimate_is_bound.size() && pc.estimate_is_bound[i]) {
+        pc.estimates[i] = EstimateTreeBytes(spec.sources[i].paths, spec.sources[i].exclude);
+        pc.estimate_is_bound[i] = false;
+      }
+    }
+  }
+  if (free < need()) {
     problems.push_back(absl::StrCat("free space: ", what, " ", path, " has ", Gib(free), " free, needs ",
-                                    Gib(need), " (1.2 x the estimated source size)"));
+                                    Gib(need()), " (1.2 x the estimated source size)"));
   }
 }
 
 }  // namespace
 
-std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc) {
+std::vector<std::string> Preflight(const BackupSpec& spec, PlanContext& pc) {
   std::vector<std::string> problems;
-  uint64_t estimate = 0;
-  for (uint64_t e : pc.estimates) estimate += e;
   if (!spec.staging_dir.empty()) {
     struct statvfs vfs;
     if (::statvfs(spec.staging_dir.c_str(), &vfs) != 0) {
       problems.push_back(absl::StrCat("staging directory: ", spec.staging_dir, ": ", std::strerror(errno)));
     } else {
-      CheckRoom("staging directory", spec.staging_dir, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize,
-                estimate, problems);
+      CheckRoom(spec, pc, "staging directory", spec.staging_dir,
+                static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize, problems);
     }
   }
   for (const auto& s : spec.sources) {
@@ -251,7 +295,7 @@ std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc
     if (!st.ok()) {
       problems.push_back(absl::StrCat("destination: ", (*dest)->Describe(), ": not writable: ", st.message()));
     } else if (auto free = (*dest)->FreeBytes(); free.ok()) {
-      CheckRoom("destination", (*dest)->Describe(), *free, estimate, problems);
+      CheckRoom(spec, pc, "destination", (*dest)->Describe(), *free, problems);
     }
   }
   return problems;

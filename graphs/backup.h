@@ -42,11 +42,16 @@ absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& s
 int S3PartConcurrency(const BackupSpec& spec);
 uint64_t S3FixedBytes(const BackupSpec& spec);
 
-// Fills pc.estimates (walks the files sources once).
+// Fills pc.estimates. Files sources are walked once, except for a local
+// destination when the source is on ext4 or tmpfs: there the used space of
+// the source's filesystem is an upper bound of what tar reads (no
+// compression, dedup or reflinks), and pre-flight walks the tree only if
+// that bound does not fit.
 void EstimateSources(const BackupSpec& spec, PlanContext& pc);
 
 // Pre-flight problems, one line each ("check: subject: reason"). Empty = ok.
-std::vector<std::string> Preflight(const BackupSpec& spec, const PlanContext& pc);
+// May replace bounds in pc.estimates by walked sizes (free-space check).
+std::vector<std::string> Preflight(const BackupSpec& spec, PlanContext& pc);
 
 BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc,
                        const std::atomic<bool>& cancel);

@@ -56,6 +56,9 @@ struct PlanContext {
   // Estimated source bytes per source (files: apparent size of the tree;
   // databases: 0, unknown). Empty when not estimated.
   std::vector<uint64_t> estimates;
+  // Per source: estimates[i] is an upper bound from the source's filesystem
+  // (its used space), not a walk of the tree (see EstimateSources).
+  std::vector<bool> estimate_is_bound;
 };
 
 GraphPlan BuildBackupPlan(const BackupSpec& spec, const PlanContext& pc);

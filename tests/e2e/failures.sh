@@ -69,6 +69,19 @@ else
   fail "cannot mount a small tmpfs for the free-space test (CI runs as root)"
 fi
 
+# 4c. A source on a small tmpfs: its filesystem's used space fits the
+#     destination, so pre-flight does not walk the tree; the run succeeds.
+mkdir -p "$T/smallsrc"
+mount -t tmpfs -o size=16m tmpfs "$T/smallsrc" || fail "cannot mount a tmpfs source"
+head -c 3000000 /dev/urandom > "$T/smallsrc/blob"
+SOURCE_NAME=bound write_config "$T/fl-bound.yml" "$T/smallsrc"
+"$BIN" --debug --config "$T/fl-bound.yml" run >/dev/null 2>"$T/err" || { umount "$T/smallsrc"; fail "tmpfs source run: $(cat "$T/err")"; }
+umount "$T/smallsrc"
+grep -q "size estimate: .*used space of its filesystem, fits: tree not walked" "$T/err" || fail "estimate: $(grep estimate "$T/err")"
+grep -q "size estimate: .*(walked)" "$T/err" && fail "walked although the bound fits"
+rm -f "$T"/dest/hostatlas-backup-bound-*
+ok "a source whose filesystem fits the destination is not walked in pre-flight"
+
 # 5. Lock: a second run of the same config exits 2 naming the holder's PID;
 # a different config runs in parallel.
 HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/fl-c.yml" run >/dev/null 2>&1 &
