@@ -30,6 +30,32 @@ TEST(Glob, ProductPagePatterns) {
   EXPECT_FALSE(Excluded({}, "anything"));
 }
 
+TEST(EstimateTreeBytes, SumsRegularFilesSkipsExcludesAndSymlinks) {
+  namespace fs = std::filesystem;
+  auto root = fs::temp_directory_path() / ("hab-est-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  auto put = [](const fs::path& p, size_t n) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << std::string(n, 'x');
+  };
+  put(root / "top.txt", 10);                       // a file directly in the root
+  put(root / "a" / "b" / "c" / "deep.bin", 1000);  // nested
+  put(root / "a" / "app.log", 5000);               // excluded by *.log
+  put(root / "d" / "node_modules" / "m.js", 7000);  // excluded subtree
+  put(root / "d" / "keep.js", 100);
+  for (int i = 0; i < 20; ++i) put(root / ("dir" + std::to_string(i)) / "f", 1);  // many subtrees
+  fs::create_symlink(root / "a" / "b" / "c" / "deep.bin", root / "link");      // not followed
+  fs::create_directory_symlink(root / "a", root / "dirlink");                  // not followed
+  std::vector<std::string> exclude = {"*.log", "**/node_modules"};
+  EXPECT_EQ(EstimateTreeBytes({root.string()}, exclude), 10u + 1000u + 100u + 20u);
+  EXPECT_EQ(EstimateTreeBytes({root.string()}, {}), 10u + 1000u + 5000u + 7000u + 100u + 20u);
+  // Several roots, a file as a root, an excluded root, a missing root.
+  EXPECT_EQ(EstimateTreeBytes({(root / "a").string(), (root / "top.txt").string(), (root / "missing").string()}, {}),
+            1000u + 5000u + 10u);
+  EXPECT_EQ(EstimateTreeBytes({(root / "d").string()}, {"**/d"}), 0u);
+  fs::remove_all(root);
+}
+
 TEST(Chunker, AlignedBlocksAndNonEmptyFinal) {
   const size_t unit = 16;
   for (size_t total : {0, 1, 15, 16, 17, 32, 33, 100}) {
