@@ -208,7 +208,7 @@ void EstimateSources(const BackupSpec& spec, PlanContext& pc) {
     if (s.type == "files" && spec.destination.type == "local") bound = FilesystemBound(s.paths);
     pc.estimate_is_bound.push_back(bound.has_value());
     pc.estimates.push_back(bound.has_value() ? *bound
-                           : s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude)
+                           : s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude, spec.parallelism)
                                                : 0);
   }
 }
@@ -230,7 +230,8 @@ void CheckRoom(const BackupSpec& spec, PlanContext& pc, const std::string& what,
   if (free < need()) {
     for (size_t i = 0; i < pc.estimates.size() && i < spec.sources.size(); ++i) {
       if (i < pc.estimate_is_bound.size() && pc.estimate_is_bound[i]) {
-        pc.estimates[i] = EstimateTreeBytes(spec.sources[i].paths, spec.sources[i].exclude);
+        pc.estimates[i] =
+            EstimateTreeBytes(spec.sources[i].paths, spec.sources[i].exclude, spec.parallelism);
         pc.estimate_is_bound[i] = false;
       }
     }

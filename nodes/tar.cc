@@ -163,7 +163,7 @@ uint64_t WalkSubtree(const std::string& path, const std::vector<std::string>& ex
 }  // namespace
 
 uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
-                           const std::vector<std::string>& exclude) {
+                           const std::vector<std::string>& exclude, int threads) {
   // Each root's direct subdirectories are walked on `threads` threads (a
   // tree of millions of files takes minutes to stat on one); files directly
   // in a root, and subdirectories that are mount points (not crossed), are
@@ -197,14 +197,15 @@ uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
     }
     ::closedir(d);
   }
-  size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> sum{total};
   auto work = [&] {
     for (size_t i = next++; i < subtrees.size(); i = next++) sum += WalkSubtree(subtrees[i], exclude);
   };
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < std::min(threads, subtrees.size()); ++t) pool.emplace_back(work);
+  for (size_t t = 1; t < std::min(static_cast<size_t>(std::max(threads, 1)), subtrees.size()); ++t) {
+    pool.emplace_back(work);
+  }
   work();
   for (auto& t : pool) t.join();
   return sum.load();

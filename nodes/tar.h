@@ -37,9 +37,10 @@ bool GlobMatch(absl::string_view pattern, absl::string_view path);
 bool Excluded(const std::vector<std::string>& patterns, absl::string_view member);
 
 // Apparent size of the regular files under `paths` (excludes applied, mount
-// points not crossed, symlinks not followed): the pre-flight estimate.
+// points not crossed, symlinks not followed): the pre-flight estimate. A
+// root's subdirectories are walked on up to `threads` threads.
 uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
-                           const std::vector<std::string>& exclude);
+                           const std::vector<std::string>& exclude, int threads = 1);
 
 struct TarOptions {
   std::vector<std::string> paths;    // absolute

@@ -47,7 +47,9 @@ TEST(EstimateTreeBytes, SumsRegularFilesSkipsExcludesAndSymlinks) {
   fs::create_symlink(root / "a" / "b" / "c" / "deep.bin", root / "link");      // not followed
   fs::create_directory_symlink(root / "a", root / "dirlink");                  // not followed
   std::vector<std::string> exclude = {"*.log", "**/node_modules"};
-  EXPECT_EQ(EstimateTreeBytes({root.string()}, exclude), 10u + 1000u + 100u + 20u);
+  for (int threads : {1, 2, 5}) {
+    EXPECT_EQ(EstimateTreeBytes({root.string()}, exclude, threads), 10u + 1000u + 100u + 20u) << threads;
+  }
   EXPECT_EQ(EstimateTreeBytes({root.string()}, {}), 10u + 1000u + 5000u + 7000u + 100u + 20u);
   // Several roots, a file as a root, an excluded root, a missing root.
   EXPECT_EQ(EstimateTreeBytes({(root / "a").string(), (root / "top.txt").string(), (root / "missing").string()}, {}),
