@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "engine/unique_fd.h"
 
 namespace hab {
@@ -37,6 +38,18 @@ absl::Status WriteAll(int fd, std::span<const uint8_t> bytes, absl::string_view 
     done += static_cast<size_t>(n);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path, absl::string_view what,
+                                            size_t max_bytes) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, what, path);
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "%s %s is accessible by group or others (mode %04o)\nhint: chmod 600 %s", what, path,
+        st.st_mode & 07777, path));
+  }
+  return ReadFile(path, max_bytes);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {

@@ -18,6 +18,11 @@ absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
 absl::Status WriteAll(int fd, std::span<const uint8_t> bytes, absl::string_view path);
 // Reads up to `max_bytes`; longer files are kOutOfRange.
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+// ReadFile for a file holding a secret: refused (kPermissionDenied, with a
+// `chmod 600` hint) if group or others have any access. `what` names the
+// config key in messages ("password_file").
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path, absl::string_view what,
+                                            size_t max_bytes = 4096);
 absl::Status FsyncDir(const std::string& dir);
 absl::Status MakeDirs(const std::string& path, unsigned mode = 0755);
 // Writes `contents` to `path` atomically (temp file, fsync, rename, fsync dir).

@@ -47,13 +47,7 @@ absl::StatusOr<std::string> S3Credential(const std::string& inline_value, const 
                                          const char* env, const char* name) {
   if (!inline_value.empty()) return inline_value;
   if (!file.empty()) {
-    struct stat st;
-    if (::stat(file.c_str(), &st) != 0) return ErrnoStatus(errno, std::string(name) + "_file", file);
-    if ((st.st_mode & 077) != 0) {
-      return absl::PermissionDeniedError(absl::StrCat(name, "_file ", file,
-                                                      " is accessible by group or others\nhint: chmod 600 ", file));
-    }
-    HAB_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 4096));
+    HAB_ASSIGN_OR_RETURN(std::string text, ReadPrivateFile(file, absl::StrCat(name, "_file")));
     return std::string(absl::StripAsciiWhitespace(text));
   }
   if (const char* v = std::getenv(env); v != nullptr && *v) return std::string(v);

@@ -26,14 +26,7 @@ absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
     return std::string(v);
   }
   if (password_file.empty()) return std::string();
-  struct stat st;
-  if (::stat(password_file.c_str(), &st) != 0) return ErrnoStatus(errno, "password_file", password_file);
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "password_file %s is accessible by group or others (mode %04o)\nhint: chmod 600 %s",
-        password_file, st.st_mode & 07777, password_file));
-  }
-  HAB_ASSIGN_OR_RETURN(std::string text, ReadFile(password_file, 4096));
+  HAB_ASSIGN_OR_RETURN(std::string text, ReadPrivateFile(password_file, "password_file"));
   std::string pw(absl::StripSuffix(absl::StripSuffix(text, "\n"), "\r"));
   sodium_memzero(text.data(), text.size());
   return pw;

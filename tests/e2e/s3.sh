@@ -108,30 +108,40 @@ expect_rc 1 env HOSTATLAS_BACKUP_FAULT="store:4" "$BIN" --config "$T/s3moto.yml"
 [ -z "$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | grep hostatlas-backup-tree)" ] || fail "object visible after failure"
 ok "moto: a failed run aborts its multipart upload and leaves no object"
 
+# Fault proxy in front of moto: start_proxy LOG [fault_proxy.py options].
+start_proxy() {
+  local log=$1; shift
+  python3 "$HERE/services/fault_proxy.py" "$PROXYP" "$MOTOP" "$@" > "$log" 2>&1 &
+  PROXY_PID=$!
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXYP") 2>/dev/null && break; sleep 0.05; done
+}
+# The newest tree archive in moto equals what the newest run logged and the
+# stock tools read it: check_moto_object LOCAL_COPY.
+check_moto_object() {
+  local key want
+  key=$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-' | tail -1)
+  "${AWS_MOTO[@]}" s3 cp --quiet "s3://moto-bucket/$HOST/$key" "$1"
+  want=$(python3 -c "import json,glob,os; f=max(glob.glob('$T/logs/run-*.json'), key=os.path.getmtime); print(json.load(open(f))['sources'][0]['sha256'])")
+  [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
+  age -d -i "$T/key.txt" "$1" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
+}
+
 # 9. moto behind a fault proxy: 503s and a dropped connection on parts are
 #    retried; the object is intact.
-python3 "$HERE/services/fault_proxy.py" "$PROXYP" "$MOTOP" --fail-parts 2 --drop-parts 1 > "$T/proxy.log" 2>&1 &
-PROXY_PID=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXYP") 2>/dev/null && break; sleep 0.05; done
+start_proxy "$T/proxy.log" --fail-parts 2 --drop-parts 1
 S3_KEY=moto s3_config "$T/s3p.yml" "$PROXYP" moto-bucket moto
 sleep 1.1
 "$BIN" --config "$T/s3p.yml" run 2>"$T/err" || fail "run through the fault proxy failed: $(cat "$T/err")"
 grep -q "injected 503" "$T/proxy.log" && grep -q "dropped connection" "$T/proxy.log" || fail "proxy injected nothing: $(cat "$T/proxy.log")"
-KEY=$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-' | tail -1)
-"${AWS_MOTO[@]}" s3 cp --quiet "s3://moto-bucket/$HOST/$KEY" "$T/moto.age"
-want=$(python3 -c "import json,glob; print([s['sha256'] for f in sorted(glob.glob('$T/logs/run-*.json')) for s in json.load(open(f))['sources'] if s['sha256']][-1])")
-[ "$(sha256sum < "$T/moto.age" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
-age -d -i "$T/key.txt" "$T/moto.age" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
+check_moto_object "$T/moto.age"
 ok "503 SlowDown and a dropped connection on parts: retried, object intact (sha256 matches the run log)"
 kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true
 
 # 9b. Slow and stalled answers: two parts answered 1.5 s late (no retry
 #     needed), one part not answered for 70 s (timeout_seconds: 3 -> retried
 #     after 3 s; without the timeout the run would take over 60 s).
-python3 "$HERE/services/fault_proxy.py" "$PROXYP" "$MOTOP" --fail-parts 0 --drop-parts 0 \
-  --stall-parts 1 --stall-ms 70000 --delay-parts 2 --delay-ms 1500 > "$T/proxy2.log" 2>&1 &
-PROXY_PID=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXYP") 2>/dev/null && break; sleep 0.05; done
+start_proxy "$T/proxy2.log" --fail-parts 0 --drop-parts 0 --stall-parts 1 --stall-ms 70000 \
+  --delay-parts 2 --delay-ms 1500
 S3_KEY=moto s3_config "$T/s3d.yml" "$PROXYP" moto-bucket moto
 sed -i 's/^  concurrency: 3$/  concurrency: 3\n  timeout_seconds: 3/' "$T/s3d.yml"
 grep -q "timeout_seconds: 3" "$T/s3d.yml" || fail "test config lacks timeout_seconds"
@@ -142,11 +152,7 @@ e=$(date +%s)
 grep -q "stalled part request" "$T/proxy2.log" && [ "$(grep -c "delayed part request" "$T/proxy2.log")" = 2 ] \
   || fail "proxy delayed/stalled nothing: $(cat "$T/proxy2.log")"
 [ $((e - s)) -lt 40 ] || fail "a stalled part took $((e - s)) s: the 3 s timeout did not apply"
-KEY=$("${AWS_MOTO[@]}" s3 ls "s3://moto-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-' | tail -1)
-"${AWS_MOTO[@]}" s3 cp --quiet "s3://moto-bucket/$HOST/$KEY" "$T/moto2.age"
-want=$(python3 -c "import json,glob,os; f=max(glob.glob('$T/logs/run-*.json'), key=os.path.getmtime); print(json.load(open(f))['sources'][0]['sha256'])")
-[ "$(sha256sum < "$T/moto2.age" | cut -d' ' -f1)" = "$want" ] || fail "object differs from what we wrote"
-age -d -i "$T/key.txt" "$T/moto2.age" | zstd -d | tar -tf - >/dev/null || fail "object unreadable"
+check_moto_object "$T/moto2.age"
 ok "slow (1.5 s) and stalled (timeout 3 s) part answers: retried, object intact"
 
 # 10. s3rver killed mid-upload: exit 1, and after a restart no object at the key.
