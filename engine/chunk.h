@@ -6,7 +6,8 @@
 // branch (dense, from 0); `offset` is the byte position of `data` in the
 // stream this node emits; `last` marks the final chunk, which may be empty.
 // Edges carry ChunkRef: TBB messages must be copyable and a broadcast must
-// not copy bytes. A chunk is written once, then read-only.
+// not copy bytes. A chunk is written once, then read-only. Read a chunk's
+// bytes with bytes(): it may be a view into another chunk (`base`).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,9 @@ class Buffer {
   size_t size_ = 0;
 };
 
+struct Chunk;
+using ChunkRef = std::shared_ptr<const Chunk>;
+
 struct Chunk {
   uint64_t seq = 0;
   uint64_t offset = 0;
@@ -53,10 +57,12 @@ struct Chunk {
   bool dropped = false;
   Buffer data;
   LeaseRef lease;
+  // A zero-copy slice of another chunk's bytes (the chunker re-cuts without
+  // copying): when `base` is set, `view` points into it and `data` is empty.
+  ChunkRef base;
+  std::span<const uint8_t> view;
 
-  std::span<const uint8_t> bytes() const { return data.span(); }
+  std::span<const uint8_t> bytes() const { return base ? view : data.span(); }
 };
-
-using ChunkRef = std::shared_ptr<const Chunk>;
 
 }  // namespace hab

@@ -81,7 +81,7 @@ class PortEmitter : public Emitter {
       copy->seq = (*counter_)++;
       copy->offset = in->offset;
       copy->last = in->last;
-      copy->data = Buffer(in->data.size());
+      copy->data = Buffer(in->bytes().size());
       copy->data.append(in->bytes());
       copy->lease = in->lease;
       std::get<0>(ports_).try_put(copy);

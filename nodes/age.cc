@@ -18,7 +18,7 @@ absl::Status AgeEncrypt::Process(RunContext& ctx, const ChunkRef& in, Emitter& o
     return absl::InternalError("age: block does not start on a 64 KiB boundary");
   }
   size_t prefix = in->offset == 0 ? header_.size() : 0;
-  size_t sealed = age::SealedSize(in->data.size(), in->last);
+  size_t sealed = age::SealedSize(in->bytes().size(), in->last);
   Chunk c;
   c.last = in->last;
   c.lease = in->lease;
@@ -57,7 +57,7 @@ absl::Status AgeDecryptFramer::Process(RunContext& ctx, const ChunkRef& in, Emit
     chunker_.Feed(rest, in->last, in->lease, out);
     return absl::OkStatus();
   }
-  chunker_.Feed(payload, in->last, in->lease, out);
+  chunker_.Feed(in, out);
   return absl::OkStatus();
 }
 

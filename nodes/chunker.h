@@ -8,6 +8,10 @@
 // age chunk is legal; an empty final chunk after data is not). Each emitted
 // block shares the lease of the input that completed it; the carry itself is
 // a fixed per-branch buffer (FixedBytes). Serial: one instance per branch.
+//
+// Fed a ChunkRef, the chunker copies only the one unit that straddles two
+// inputs (carry + head of the input); the whole units inside an input go on
+// as a view of it (Chunk::base), so the bulk of the stream is never copied.
 #pragma once
 
 #include "engine/node.h"
@@ -20,8 +24,12 @@ class Chunker {
   static size_t FixedBytes(size_t unit) { return unit; }
   // Feeds `in`; emits zero or more blocks. `last` flushes the final block.
   void Feed(std::span<const uint8_t> in, bool last, const LeaseRef& lease, Emitter& out);
+  // The same cut, without copying whole units of `in` (see above).
+  void Feed(const ChunkRef& in, Emitter& out);
 
  private:
+  void EmitBlock(std::span<const uint8_t> in, size_t emit_len, bool last, const LeaseRef& lease,
+                 Emitter& out);
   size_t unit_;
   Buffer carry_;
   uint64_t offset_ = 0;
@@ -33,7 +41,7 @@ class ChunkerNode : public Transform {
   explicit ChunkerNode(size_t unit) : chunker_(unit) {}
   std::string Name() const override { return "chunker"; }
   absl::Status Process(RunContext& ctx, const ChunkRef& in, Emitter& out) override {
-    chunker_.Feed(in->bytes(), in->last, in->lease, out);
+    chunker_.Feed(in, out);
     return absl::OkStatus();
   }
 

@@ -71,14 +71,24 @@ TEST(Chunker, AlignedBlocksAndNonEmptyFinal) {
       ASSERT_TRUE(testing::RunThrough(node, ctx, data, cut, out).ok());
       EXPECT_EQ(out.Bytes(), data);
       ASSERT_FALSE(out.chunks.empty());
-      for (size_t i = 0; i + 1 < out.chunks.size(); ++i) {
-        EXPECT_EQ(out.chunks[i]->data.size() % unit, 0u);
-        EXPECT_GT(out.chunks[i]->data.size(), 0u);
-        EXPECT_FALSE(out.chunks[i]->last);
+      uint64_t offset = 0;
+      for (size_t i = 0; i < out.chunks.size(); ++i) {
+        const ChunkRef& c = out.chunks[i];
+        EXPECT_EQ(c->offset, offset) << total << "/" << cut << " #" << i;
+        offset += c->bytes().size();
+        // Only the unit that straddles two inputs is copied; whole units
+        // inside one input are views of it.
+        if (c->base == nullptr) {
+          EXPECT_LE(c->bytes().size(), unit) << total << "/" << cut << " #" << i;
+        }
+        if (i + 1 == out.chunks.size()) break;
+        EXPECT_EQ(c->bytes().size() % unit, 0u);
+        EXPECT_GT(c->bytes().size(), 0u);
+        EXPECT_FALSE(c->last);
       }
       EXPECT_TRUE(out.chunks.back()->last);
       // The final block is empty only for an empty stream.
-      EXPECT_EQ(out.chunks.back()->data.empty(), total == 0) << total << "/" << cut;
+      EXPECT_EQ(out.chunks.back()->bytes().empty(), total == 0) << total << "/" << cut;
     }
   }
 }

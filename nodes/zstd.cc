@@ -54,7 +54,7 @@ absl::Status ZstdCompress::Process(RunContext& ctx, const ChunkRef& in, Emitter&
   c.lease = in->lease;
   // An empty final chunk after data adds no frame; an entirely empty stream
   // still gets one (empty) frame so the archive is a valid zstd file.
-  if (!in->data.empty() || in->offset == 0) {
+  if (!in->bytes().empty() || in->offset == 0) {
     absl::Status st = CompressFrame(in->bytes(), c.data);
     if (!st.ok()) return st;
   }
