@@ -30,11 +30,25 @@ absl::Status RunContext::status() const {
 
 absl::StatusOr<Chunk> RunContext::NewSourceChunk(size_t capacity) {
   uint64_t admit = capacity * admission_x100_ / 100 + (64 << 10);
+  LeaseRef in_window;
+  if (window_ != nullptr) {
+    auto w = window_->Acquire(1, [this] { return cancelled(); });
+    if (!w.ok()) return w.status();
+    in_window = std::move(*w);
+  }
   auto lease = budget_->Acquire(admit, [this] { return cancelled(); });
   if (!lease.ok()) return lease.status();
   Chunk c;
   c.data = Buffer(capacity);
-  c.lease = std::move(*lease);
+  if (in_window == nullptr) {
+    c.lease = std::move(*lease);
+  } else {
+    // One LeaseRef that holds both and returns the global bytes before the
+    // window slot (a pair destroys `second` first), so the next chunk the
+    // window admits never finds this one's bytes still charged.
+    auto both = std::make_shared<std::pair<LeaseRef, LeaseRef>>(std::move(in_window), std::move(*lease));
+    c.lease = LeaseRef(both, both->second.get());
+  }
   return c;
 }
 
@@ -255,6 +269,7 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
     auto rt = std::make_unique<BranchRuntime>();
     rt->spec = &spec;
     rt->ctx = std::make_unique<RunContext>(budget_, &cancel, spec.admission_x100);
+    rt->ctx->SetWindow(spec.window_chunks > 0 ? spec.window_chunks : 2 + 2 * std::max(1, parallelism_));
     Build(g, *rt, parallelism_);
     rts.push_back(std::move(rt));
   }

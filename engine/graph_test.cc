@@ -117,6 +117,39 @@ TEST_P(GraphSizes, InOrderAndCommitted) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, GraphSizes, ::testing::Values(0, 1, 999, 1000, 1001, 250000));
 
+// A sink slower than its source: the branch's window, not the global
+// budget, bounds what the source reads ahead.
+class SlowSink : public MemorySink {
+ public:
+  using MemorySink::MemorySink;
+  absl::Status Write(RunContext& ctx, const Chunk& c) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    return MemorySink::Write(ctx, c);
+  }
+};
+
+TEST(GraphWindow, SourceReadsAheadAtMostTheWindow) {
+  for (int window : {0, 1, 3}) {
+    MemoryBudget budget(64 << 20);
+    Graph g(&budget, 4);
+    auto st = std::make_shared<MemorySink::State>();
+    BranchSpec b = Branch(200 * 1000, 1000, st);
+    b.sink = std::make_unique<SlowSink>(st);
+    b.window_chunks = window;
+    g.AddBranch(std::move(b));
+    std::atomic<bool> cancel{false};
+    auto r = g.Run(cancel);
+    ASSERT_TRUE(r[0].status.ok()) << r[0].status;
+    ExpectPattern(st->bytes, 200 * 1000);
+    const uint64_t admit = 1000 * 3 + (64 << 10);  // admission 300 %
+    const uint64_t expected = window > 0 ? window : 2 + 2 * 4;
+    EXPECT_LE(budget.peak(), expected * admit) << "window " << window;
+    // The slow sink lets the source run ahead as far as it may.
+    EXPECT_GT(budget.peak(), (expected - 1) * admit) << "window " << window;
+    EXPECT_EQ(budget.in_use(), 0u);
+  }
+}
+
 class GraphFaults : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GraphFaults, AnyFailingNodeAbortsAndNeverCommits) {

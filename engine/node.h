@@ -53,6 +53,9 @@ class RunContext {
   // A chunk of `capacity` bytes for a source, admitted against the budget for
   // everything it can grow into downstream. Blocks (producer threads only).
   absl::StatusOr<Chunk> NewSourceChunk(size_t capacity);
+  // Caps this branch's source chunks in flight (0: no cap; the engine sets
+  // it, see BranchSpec::window_chunks). Set before the run.
+  void SetWindow(int chunks) { window_ = chunks > 0 ? std::make_unique<MemoryBudget>(chunks) : nullptr; }
   MemoryBudget& budget() { return *budget_; }
 
   // Per-item problems that do not fail the run (a file vanished during tar).
@@ -61,6 +64,7 @@ class RunContext {
 
  private:
   MemoryBudget* budget_;
+  std::unique_ptr<MemoryBudget> window_;
   const std::atomic<bool>* global_cancel_;
   uint64_t admission_x100_;
   std::atomic<bool> failed_{false};
