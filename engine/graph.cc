@@ -43,11 +43,17 @@ absl::StatusOr<Chunk> RunContext::NewSourceChunk(size_t capacity) {
   if (in_window == nullptr) {
     c.lease = std::move(*lease);
   } else {
-    // One LeaseRef that holds both and returns the global bytes before the
-    // window slot (a pair destroys `second` first), so the next chunk the
-    // window admits never finds this one's bytes still charged.
-    auto both = std::make_shared<std::pair<LeaseRef, LeaseRef>>(std::move(in_window), std::move(*lease));
-    c.lease = LeaseRef(both, both->second.get());
+    // One LeaseRef for both. Members go in reverse order: the global bytes
+    // first, so the next chunk the window admits never finds this one's
+    // bytes still charged; the window budget last, since a chunk (a
+    // source's unfinished one) may outlive the branch's RunContext.
+    struct Both {
+      std::shared_ptr<MemoryBudget> window;
+      LeaseRef slot;
+      LeaseRef bytes;
+    };
+    auto both = std::make_shared<Both>(Both{window_, std::move(in_window), std::move(*lease)});
+    c.lease = LeaseRef(both, both->bytes.get());
   }
   return c;
 }

@@ -3,6 +3,7 @@
 #include "engine/graph.h"
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -148,6 +149,38 @@ TEST(GraphWindow, SourceReadsAheadAtMostTheWindow) {
     EXPECT_GT(budget.peak(), (expected - 1) * admit) << "window " << window;
     EXPECT_EQ(budget.in_use(), 0u);
   }
+}
+
+// A source that fails while holding an unfinished chunk (as the tar source
+// does): the chunk, and its lease, outlive the run and its RunContext.
+class HoldingSource : public Source {
+ public:
+  std::string Name() const override { return "holding"; }
+  absl::Status Produce(RunContext& ctx, const EmitFn&) override {
+    auto c = ctx.NewSourceChunk(1000);
+    if (!c.ok()) return c.status();
+    held_ = std::move(*c);
+    return absl::InternalError("source failed with a chunk in hand");
+  }
+
+ private:
+  std::optional<Chunk> held_;
+};
+
+TEST(GraphWindow, ChunkMayOutliveTheRun) {
+  MemoryBudget budget(64 << 20);
+  {
+    Graph g(&budget, 2);
+    auto st = std::make_shared<MemorySink::State>();
+    BranchSpec b = Branch(1, 1000, st);
+    b.source = std::make_unique<HoldingSource>();
+    g.AddBranch(std::move(b));
+    std::atomic<bool> cancel{false};
+    auto r = g.Run(cancel);
+    EXPECT_FALSE(r[0].status.ok());
+    EXPECT_TRUE(st->aborted);
+  }  // the held chunk goes here, after the run's RunContext
+  EXPECT_EQ(budget.in_use(), 0u);
 }
 
 class GraphFaults : public ::testing::TestWithParam<std::string> {};

@@ -55,7 +55,7 @@ class RunContext {
   absl::StatusOr<Chunk> NewSourceChunk(size_t capacity);
   // Caps this branch's source chunks in flight (0: no cap; the engine sets
   // it, see BranchSpec::window_chunks). Set before the run.
-  void SetWindow(int chunks) { window_ = chunks > 0 ? std::make_unique<MemoryBudget>(chunks) : nullptr; }
+  void SetWindow(int chunks) { window_ = chunks > 0 ? std::make_shared<MemoryBudget>(chunks) : nullptr; }
   MemoryBudget& budget() { return *budget_; }
 
   // Per-item problems that do not fail the run (a file vanished during tar).
@@ -64,7 +64,7 @@ class RunContext {
 
  private:
   MemoryBudget* budget_;
-  std::unique_ptr<MemoryBudget> window_;
+  std::shared_ptr<MemoryBudget> window_;
   const std::atomic<bool>* global_cancel_;
   uint64_t admission_x100_;
   std::atomic<bool> failed_{false};
