@@ -5,6 +5,7 @@
 #include <atomic>
 #include <random>
 
+#include "engine/sha256.h"
 #include "nodes/age.h"
 #include "nodes/age_stream.h"
 #include "nodes/chunker.h"
@@ -106,6 +107,19 @@ void BM_Chunker(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Chunker)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->UseRealTime();
+
+// The archive digest and S3's signed payload hash (SHA-NI when present).
+void BM_Sha256(benchmark::State& state) {
+  auto data = Data(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    Sha256 h;
+    h.Update(std::span<const uint8_t>(data));
+    benchmark::DoNotOptimize(h.Final());
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+  state.SetLabel(Sha256::Accelerated() ? "sha-ni" : "libsodium");
+}
+BENCHMARK(BM_Sha256)->Arg(1 << 20)->Arg(16 << 20)->UseRealTime();
 
 }  // namespace
 }  // namespace hab
