@@ -11,10 +11,11 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
     // nothing behind, not even a .partial.
     HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_, size_hint_));
   }
-  if (chunk.data.empty()) return absl::OkStatus();
-  sha_.Update(chunk.bytes());
-  bytes_ += chunk.data.size();
-  return writer_->Write(chunk.bytes());
+  std::span<const uint8_t> bytes = chunk.bytes();
+  if (bytes.empty()) return absl::OkStatus();
+  sha_.Update(bytes);
+  bytes_ += bytes.size();
+  return writer_->Write(bytes);
 }
 
 absl::StatusOr<SinkReport> StoreSink::Commit(RunContext& ctx) {
