@@ -151,7 +151,9 @@ TEST(S3Writer, MultipartPartsAreEqualExceptTheLast) {
       continue;
     }
     for (auto& [n, p] : rig.fake->parts) {
-      if (n < static_cast<int>(rig.fake->parts.size())) EXPECT_EQ(p.size(), part);
+      if (n < static_cast<int>(rig.fake->parts.size())) {
+        EXPECT_EQ(p.size(), part);
+      }
       EXPECT_FALSE(p.empty());
     }
     EXPECT_NE(rig.fake->complete_xml.find("<PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag>"),
