@@ -42,3 +42,4 @@ done
 mo=$(median < "$W/ours"); ma=$(median < "$W/aws")
 printf "s3 upload of %d MiB to $SERVER: ours %.2fs (backup incl. tar+zstd+age), aws s3 cp %.2fs, aws/ours %.2fx, our peak RSS %d MiB\n" \
   "$MIB" "$mo" "$ma" "$(echo "$ma / $mo" | bc -l)" "$(( $(sort -n "$W/rss" | tail -1) / 1024 ))"
+echo "runs (s): ours $(paste -sd' ' "$W/ours") | aws $(paste -sd' ' "$W/aws")"
