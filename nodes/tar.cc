@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <functional>
 #include <cstring>
 #include <algorithm>
 #include <random>
@@ -557,6 +558,73 @@ void TarExtractor::Run() {
   queue_.Close();  // unblocks a Write waiting for room
 }
 
+namespace {
+
+// A plain regular file (no hardlink, no set-id or sticky bit) written here
+// with openat, write, fchown, futimens and close, where libarchive's disk
+// writer adds two umask calls and an fcntl per member; on a restore of
+// 50,000 small files those are a tenth of the extracting thread's time.
+// It returns false, having consumed nothing, whenever the file cannot be
+// created fresh (the name exists: a second member of that name; a missing
+// parent; any other open error): libarchive then handles the member with
+// its own rules and messages. `umask` is this thread's (read once).
+absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* e,
+                                      const std::string& path, mode_t umask, bool as_root,
+                                      const std::function<void(std::string)>& warn) {
+  mode_t mode = archive_entry_perm(e);
+  if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr ||
+      (mode & 07000) != 0 || path.empty()) {
+    return false;
+  }
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
+  if (!fd) return false;
+  const void* buf;
+  size_t size;
+  la_int64_t offset;
+  int r;
+  uint64_t end = 0;
+  while ((r = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
+    // Sparse members come in pieces at offsets; the gaps stay holes.
+    std::span<const uint8_t> b(static_cast<const uint8_t*>(buf), size);
+    uint64_t at = static_cast<uint64_t>(offset);
+    while (!b.empty()) {
+      ssize_t n = ::pwrite(fd.get(), b.data(), b.size(), static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus(errno, "extract: write", path);
+      b = b.subspan(static_cast<size_t>(n));
+      at += static_cast<uint64_t>(n);
+    }
+    end = std::max(end, at);
+  }
+  if (r != ARCHIVE_EOF) return absl::DataLossError(absl::StrCat("tar: ", path, ": ", ArchiveError(in)));
+  uint64_t want = static_cast<uint64_t>(archive_entry_size(e));
+  if (want > end && ::ftruncate(fd.get(), static_cast<off_t>(want)) != 0) {
+    return ErrnoStatus(errno, "extract: extend (trailing hole)", path);
+  }
+  if (as_root) {
+    // Owners by name where the name exists here, else by number, as
+    // libarchive's standard lookup does.
+    uid_t uid = static_cast<uid_t>(archive_write_disk_uid(out, archive_entry_uname(e), archive_entry_uid(e)));
+    gid_t gid = static_cast<gid_t>(archive_write_disk_gid(out, archive_entry_gname(e), archive_entry_gid(e)));
+    if (::fchown(fd.get(), uid, gid) != 0) {
+      warn(absl::StrCat("\"", path, "\": could not set owner ", uid, ":", gid, ": ", std::strerror(errno)));
+    }
+  }
+  if ((mode & ~umask) != mode && ::fchmod(fd.get(), mode) != 0) {
+    return ErrnoStatus(errno, "extract: chmod", path);
+  }
+  // libarchive's rule for times: a member without one gets the time of
+  // extraction.
+  struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+  if (archive_entry_atime_is_set(e)) ts[0] = {archive_entry_atime(e), archive_entry_atime_nsec(e)};
+  if (archive_entry_mtime_is_set(e)) ts[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+  if (::futimens(fd.get(), ts) != 0) return ErrnoStatus(errno, "extract: set times", path);
+  if (::close(fd.release()) != 0) return ErrnoStatus(errno, "extract: close", path);
+  return true;
+}
+
+}  // namespace
+
 absl::Status TarExtractor::Extract() {
   ReadArchive in(archive_read_new());
   archive_read_support_format_tar(in.get());
@@ -589,6 +657,8 @@ absl::Status TarExtractor::Extract() {
   // not the staging directory's absolute path plus it.
   if (::unshare(CLONE_FS) != 0) return ErrnoStatus(errno, "unshare(CLONE_FS) for extraction into", staging_);
   if (::chdir(staging_.c_str()) != 0) return ErrnoStatus(errno, "chdir", staging_);
+  const mode_t umask_now = ::umask(0);  // this thread's own (CLONE_FS)
+  ::umask(umask_now);
   WriteArchive out(archive_write_disk_new());
   // Flags left out on purpose:
   // - UNLINK: the staging directory starts empty; libarchive still replaces
@@ -604,10 +674,11 @@ absl::Status TarExtractor::Extract() {
   int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
   HAB_ASSIGN_OR_RETURN(bool case_insensitive, CaseInsensitiveCwd());
   if (case_insensitive) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
-  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+  const bool as_root = ::geteuid() == 0;
+  if (as_root) flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options(out.get(), flags);
   archive_write_disk_set_standard_lookup(out.get());
-  auto warn = [this](std::string m) {
+  std::function<void(std::string)> warn = [this](std::string m) {
     absl::MutexLock lock(&mu_);
     warnings_.push_back(std::move(m));
   };
@@ -667,6 +738,14 @@ absl::Status TarExtractor::Extract() {
       if (::lstat(clean.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         warn(absl::StrCat("refused member \"", name, "\": a symlink would replace the directory \"",
                           clean, "\""));
+        continue;
+      }
+    }
+    if (!case_insensitive) {
+      HAB_ASSIGN_OR_RETURN(bool done, ExtractPlainFile(in.get(), out.get(), entry, clean, umask_now, as_root, warn));
+      if (done) {
+        symlinks.Set(clean, false);
+        ++members_;
         continue;
       }
     }
