@@ -223,6 +223,78 @@ TEST(TarExtractor, TruncatedArchiveLeavesTargetUntouched) {
   std::filesystem::remove_all(root);
 }
 
+// Plain regular files take our own write path; everything it does not
+// handle goes to libarchive. Either way the result is the archive's.
+TEST(TarExtractor, PlainFilesKeepContentModeTimesAndHoles) {
+  auto root = std::filesystem::temp_directory_path() / ("hab-tar4-" + std::to_string(getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  archive* a = archive_write_new();
+  archive_write_set_format_pax(a);
+  std::vector<uint8_t> tar(1 << 20);
+  size_t used = 0;
+  archive_write_open_memory(a, tar.data(), tar.size(), &used);
+  auto add = [&](const std::string& name, mode_t perm, const std::string& data, int64_t size,
+                 int64_t mtime_nsec) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, perm);
+    archive_entry_set_mtime(e, 1000000000, mtime_nsec);
+    archive_entry_set_size(e, size);
+    if (size > static_cast<int64_t>(data.size())) {
+      // Data first, then a hole to the end.
+      archive_entry_sparse_add_entry(e, 0, static_cast<int64_t>(data.size()));
+    }
+    archive_write_header(a, e);
+    archive_write_data(a, data.data(), data.size());
+    archive_entry_free(e);
+  };
+  add("dup", 0644, "first", 5, 0);
+  add("dup", 0600, "second!", 7, 0);      // same name again: the later member wins
+  add("wide", 0666, "w", 1, 123456789);   // bits a usual umask would drop
+  add("setid", 04755, "s", 1, 0);         // set-id: libarchive's path
+  add("none", 0000, "", 0, 0);
+  add("holey", 0644, "head", 1 << 20, 0); // 4 bytes, then a hole to 1 MiB
+  archive_write_close(a);
+  archive_write_free(a);
+  tar.resize(used);
+
+  mode_t old = ::umask(022);
+  std::string target = (root / "restore").string();
+  auto x = TarExtractor::Create(target);
+  ASSERT_TRUE(x.ok()) << x.status();
+  ASSERT_TRUE((*x)->Write(tar).ok());
+  auto n = (*x)->Commit();
+  ::umask(old);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 6u);
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st;
+    EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  std::filesystem::path r = root / "restore";
+  EXPECT_EQ(read(r / "dup"), "second!");
+  EXPECT_EQ(mode(r / "dup"), 0600u);
+  EXPECT_EQ(mode(r / "wide"), 0666u);
+  EXPECT_EQ(mode(r / "setid"), 04755u);
+  EXPECT_EQ(mode(r / "none"), 0u);
+  struct stat st;
+  ASSERT_EQ(::stat((r / "wide").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123456789);
+  ASSERT_EQ(::stat((r / "holey").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 19) << "the hole was written out";
+  EXPECT_EQ(read(r / "holey").substr(0, 5), std::string("head\0", 5));
+  std::filesystem::remove_all(root);
+}
+
 TEST(TarExtractor, AbortRemovesStaging) {
   auto root = std::filesystem::temp_directory_path() / ("hab-tar3-" + std::to_string(getpid()));
   std::filesystem::remove_all(root);
