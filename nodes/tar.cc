@@ -13,9 +13,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <functional>
 #include <cstring>
 #include <algorithm>
+#include <functional>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
@@ -561,7 +561,7 @@ void TarExtractor::Run() {
 namespace {
 
 // A plain regular file (no hardlink, no set-id or sticky bit) written here
-// with openat, write, fchown, futimens and close, where libarchive's disk
+// with open, pwrite, fchown, futimens and close, where libarchive's disk
 // writer adds two umask calls and an fcntl per member; on a restore of
 // 50,000 small files those are a tenth of the extracting thread's time.
 // It returns false, having consumed nothing, whenever the file cannot be
