@@ -561,7 +561,7 @@ void TarExtractor::Run() {
 namespace {
 
 // A plain regular file (no hardlink, no set-id or sticky bit) written here
-// with open, pwrite, fchown, futimens and close, where libarchive's disk
+// with open, write, fchown, futimens and close, where libarchive's disk
 // writer adds two umask calls and an fcntl per member; on a restore of
 // 50,000 small files those are a tenth of the extracting thread's time.
 // It returns false, having consumed nothing, whenever the file cannot be
@@ -584,17 +584,14 @@ absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* 
   int r;
   uint64_t end = 0;
   while ((r = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
-    // Sparse members come in pieces at offsets; the gaps stay holes.
-    std::span<const uint8_t> b(static_cast<const uint8_t*>(buf), size);
+    // Sparse members come in pieces at offsets; seeking over a gap leaves
+    // a hole.
     uint64_t at = static_cast<uint64_t>(offset);
-    while (!b.empty()) {
-      ssize_t n = ::pwrite(fd.get(), b.data(), b.size(), static_cast<off_t>(at));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus(errno, "extract: write", path);
-      b = b.subspan(static_cast<size_t>(n));
-      at += static_cast<uint64_t>(n);
+    if (at != end && ::lseek(fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
+      return ErrnoStatus(errno, "extract: seek", path);
     }
-    end = std::max(end, at);
+    HAB_RETURN_IF_ERROR(WriteAll(fd.get(), {static_cast<const uint8_t*>(buf), size}, path));
+    end = at + size;
   }
   if (r != ARCHIVE_EOF) return absl::DataLossError(absl::StrCat("tar: ", path, ": ", ArchiveError(in)));
   uint64_t want = static_cast<uint64_t>(archive_entry_size(e));
