@@ -2,20 +2,23 @@
 # Upload a 2 GiB archive to a local S3 server with our binary and with
 # `aws s3 cp` (same part size and concurrency), alternating.
 # usage: bench/s3_upload.sh BINARY [RUNS] [SIZE_MIB] [s3rver|moto]
+# S3_DIR=DIR keeps the server's data in DIR (e.g. under /dev/shm, to take the
+# server's disk out of the measurement); default: next to the other files.
 set -euo pipefail
 BIN=$(readlink -f "$1"); RUNS=${2:-3}; MIB=${3:-2048}; SERVER=${4:-s3rver}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /var/tmp/hab-s3bench.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-trap 'bash "$HERE/tests/services/$SERVER.sh" stop "$W/s3"; rm -rf "$W"' EXIT
+S3=${S3_DIR:-$W/s3}
+trap 'bash "$HERE/tests/services/$SERVER.sh" stop "$S3"; rm -rf "$W" "$S3"' EXIT
 export HOSTATLAS_BACKUP_LOG_DIR=$W/logs XDG_RUNTIME_DIR=$W AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 case "$SERVER" in
   s3rver)
     bash "$HERE/tests/services/s3rver.sh" install
-    bash "$HERE/tests/services/s3rver.sh" start "$W/s3" "$PORT" bench ;;
+    bash "$HERE/tests/services/s3rver.sh" start "$S3" "$PORT" bench ;;
   moto)
-    bash "$HERE/tests/services/moto.sh" start "$W/s3" "$PORT"
+    bash "$HERE/tests/services/moto.sh" start "$S3" "$PORT"
     aws --endpoint-url "http://127.0.0.1:$PORT" s3 mb s3://bench >/dev/null ;;
   *) echo "unknown server $SERVER" >&2; exit 2 ;;
 esac
