@@ -234,7 +234,11 @@ absl::Status TarSource::Append(const void* data, size_t size) {
     }
     size_t room = current_->data.capacity() - current_->data.size();
     size_t n = std::min(room, size);
-    current_->data.append({p, n});
+    if (p == current_->data.data() + current_->data.size()) {
+      current_->data.resize(current_->data.size() + n);  // read in place (Tail)
+    } else {
+      current_->data.append({p, n});
+    }
     p += n;
     size -= n;
     if (current_->data.size() == current_->data.capacity()) {
@@ -244,6 +248,14 @@ absl::Status TarSource::Append(const void* data, size_t size) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::span<uint8_t>> TarSource::Tail() {
+  if (!current_.has_value()) {
+    HAB_ASSIGN_OR_RETURN(Chunk c, ctx_->NewSourceChunk(options_.chunk_bytes));
+    current_ = std::move(c);
+  }
+  return current_->data.writable().subspan(current_->data.size());
 }
 
 namespace {
@@ -351,11 +363,21 @@ class TarWalker {
     if (fd && archive_entry_size(e) > 0 && archive_entry_hardlink(e) == nullptr) {
       // Holes read as zeros; the pax writer drops the bytes that fall in the
       // entry's sparse map, so sparse files stay sparse in the archive.
+      // A dense file is read straight into the free end of the chunk being
+      // filled: libarchive hands the same pointer back to Append (unblocked
+      // output), which then only counts the bytes. A sparse file's data goes
+      // through buf_, as the pax writer passes on only the parts outside
+      // its holes.
+      const bool in_place = !maybe_sparse;
       int64_t want = archive_entry_size(e), done = 0;
       while (done < want) {
         if (ctx_.cancelled()) return absl::CancelledError("tar cancelled");
-        size_t n = static_cast<size_t>(std::min<int64_t>(want - done, buf_.size()));
-        ssize_t got = ::read(fd.get(), buf_.data(), n);
+        std::span<uint8_t> dst(buf_);
+        if (in_place) {
+          HAB_ASSIGN_OR_RETURN(dst, src_->Tail());
+        }
+        size_t n = static_cast<size_t>(std::min<int64_t>(want - done, static_cast<int64_t>(dst.size())));
+        ssize_t got = ::read(fd.get(), dst.data(), n);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {
           // The file shrank or failed mid-read: the header promised `want`
@@ -365,7 +387,7 @@ class TarWalker {
                                  "); the archived copy is padded with zeros"));
           break;
         }
-        if (archive_write_data(out_, buf_.data(), static_cast<size_t>(got)) < 0) return WriteFailed();
+        if (archive_write_data(out_, dst.data(), static_cast<size_t>(got)) < 0) return WriteFailed();
         done += got;
         stats_.input_bytes += static_cast<uint64_t>(got);
       }

@@ -65,6 +65,9 @@ class TarSource : public Source {
   friend struct TarWriteCallbacks;
   friend class TarWalker;
   absl::Status Append(const void* data, size_t size);
+  // The free end of the chunk being filled (allocated if none is): a dense
+  // file's data is read there directly. Never empty.
+  absl::StatusOr<std::span<uint8_t>> Tail();
 
   TarOptions options_;
   std::shared_ptr<TarStats> stats_;
