@@ -82,7 +82,7 @@ void Sha256::Update(std::span<const uint8_t> data) {
   total_ += data.size();
   if (block_len_ > 0) {
     size_t n = std::min(data.size(), 64 - block_len_);
-    std::memcpy(block_ + block_len_, data.data(), n);
+    if (n > 0) std::memcpy(block_ + block_len_, data.data(), n);
     block_len_ += n;
     data = data.subspan(n);
     if (block_len_ < 64) return;
@@ -92,7 +92,7 @@ void Sha256::Update(std::span<const uint8_t> data) {
   size_t whole = data.size() / 64;
   if (whole > 0) BlocksNi(h_, data.data(), whole);
   data = data.subspan(whole * 64);
-  std::memcpy(block_, data.data(), data.size());
+  if (!data.empty()) std::memcpy(block_, data.data(), data.size());  // an empty span may be null
   block_len_ = data.size();
 }
 

@@ -103,7 +103,9 @@ SecretBytes Hkdf(std::span<const uint8_t> ikm, std::span<const uint8_t> salt,
   // HMAC treats the same as an empty key.
   SecretBytes prk(crypto_auth_hmacsha256_BYTES);
   crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, salt.data(), salt.size());
+  // libsodium declares the key non-null even when its length is 0.
+  static constexpr uint8_t kNoSalt = 0;
+  crypto_auth_hmacsha256_init(&st, salt.empty() ? &kNoSalt : salt.data(), salt.size());
   crypto_auth_hmacsha256_update(&st, ikm.data(), ikm.size());
   crypto_auth_hmacsha256_final(&st, prk.data());
   // Expand: T(i) = HMAC(PRK, T(i-1) | info | i).

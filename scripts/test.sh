@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, starts the services
-# the integration tests need (tests/services/), runs ctest. Run as root.
+# the integration tests need (tests/services/), runs ctest, then the unit
+# tests again under ASan + UBSan (scripts/sanitize.sh). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-cd build
-ctest --output-on-failure -j2 --timeout 900
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+bash scripts/sanitize.sh
