@@ -59,7 +59,7 @@ performance: {memory_limit: 64MiB, parallelism: 2}
   EXPECT_EQ(spec->keep_last, 14);
   EXPECT_EQ(spec->heartbeat_slug, "hb_a3f9c8e2d5");
   // The plan never shows the secret.
-  GraphPlan plan = BuildBackupPlan(*spec, {"host1", 1764133200});
+  GraphPlan plan = BuildBackupPlan(*spec, {.hostname = "host1", .now_unix = 1764133200, .estimates = {}, .estimate_is_bound = {}});
   std::string text = PrintPlanText(plan) + PrintPlanDot(plan);
   EXPECT_EQ(text.find("very-secret-value"), std::string::npos);
   EXPECT_NE(text.find("host1/2025-11-26/hostatlas-backup-webroot-"), std::string::npos) << text;
