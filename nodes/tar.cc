@@ -590,8 +590,24 @@ namespace {
 // created fresh (the name exists: a second member of that name; a missing
 // parent; any other open error): libarchive then handles the member with
 // its own rules and messages. `umask` is this thread's (read once).
+// Whose a restored file is to be. As root, a new file already belongs to
+// the extracting process's (euid, egid) unless its directory is setgid, so
+// a member owned by exactly them needs no fchown. Directories below the
+// staging directory are never setgid while members are written: libarchive
+// creates them without set-id bits and applies their final modes only when
+// the archive is closed ("never use an immediate chmod()" on directories, in
+// archive_write_disk_posix.c); the staging directory itself is checked once
+// (it inherits setgid from a setgid restore target). The unit test
+// TarExtractor.OwnersAsRootUnderSetgidDirectories pins both.
+struct OwnerRule {
+  bool as_root = false;
+  bool creator_known = false;  // uid/gid below are what a new file gets
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
 absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* e,
-                                      const std::string& path, mode_t umask, bool as_root,
+                                      const std::string& path, mode_t umask, const OwnerRule& owners,
                                       const std::function<void(std::string)>& warn) {
   mode_t mode = archive_entry_perm(e);
   if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr ||
@@ -620,12 +636,13 @@ absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* 
   if (want > end && ::ftruncate(fd.get(), static_cast<off_t>(want)) != 0) {
     return ErrnoStatus(errno, "extract: extend (trailing hole)", path);
   }
-  if (as_root) {
+  if (owners.as_root) {
     // Owners by name where the name exists here, else by number, as
     // libarchive's standard lookup does.
     uid_t uid = static_cast<uid_t>(archive_write_disk_uid(out, archive_entry_uname(e), archive_entry_uid(e)));
     gid_t gid = static_cast<gid_t>(archive_write_disk_gid(out, archive_entry_gname(e), archive_entry_gid(e)));
-    if (::fchown(fd.get(), uid, gid) != 0) {
+    bool already = owners.creator_known && uid == owners.uid && gid == owners.gid;
+    if (!already && ::fchown(fd.get(), uid, gid) != 0) {
       warn(absl::StrCat("\"", path, "\": could not set owner ", uid, ":", gid, ": ", std::strerror(errno)));
     }
   }
@@ -695,6 +712,13 @@ absl::Status TarExtractor::Extract() {
   if (case_insensitive) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   const bool as_root = ::geteuid() == 0;
   if (as_root) flags |= ARCHIVE_EXTRACT_OWNER;
+  OwnerRule owners;
+  owners.as_root = as_root;
+  if (struct stat st; as_root && ::stat(".", &st) == 0 && (st.st_mode & S_ISGID) == 0) {
+    owners.creator_known = true;
+    owners.uid = ::geteuid();
+    owners.gid = ::getegid();
+  }
   archive_write_disk_set_options(out.get(), flags);
   archive_write_disk_set_standard_lookup(out.get());
   std::function<void(std::string)> warn = [this](std::string m) {
@@ -761,7 +785,7 @@ absl::Status TarExtractor::Extract() {
       }
     }
     if (!case_insensitive) {
-      HAB_ASSIGN_OR_RETURN(bool done, ExtractPlainFile(in.get(), out.get(), entry, clean, umask_now, as_root, warn));
+      HAB_ASSIGN_OR_RETURN(bool done, ExtractPlainFile(in.get(), out.get(), entry, clean, umask_now, owners, warn));
       if (done) {
         symlinks.Set(clean, false);
         ++members_;

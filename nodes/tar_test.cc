@@ -295,6 +295,80 @@ TEST(TarExtractor, PlainFilesKeepContentModeTimesAndHoles) {
   std::filesystem::remove_all(root);
 }
 
+// As root, a plain file owned by root:root is not fchown'ed (it is created
+// so). That is only right while no directory it lands in is setgid: this
+// pins libarchive's deferral of directory modes and our check of the
+// staging directory. Not as root, files belong to whoever restores.
+TEST(TarExtractor, OwnersAsRootUnderSetgidDirectories) {
+  auto root = std::filesystem::temp_directory_path() / ("hab-tar5-" + std::to_string(getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  archive* a = archive_write_new();
+  archive_write_set_format_pax(a);
+  std::vector<uint8_t> tar(1 << 20);
+  size_t used = 0;
+  archive_write_open_memory(a, tar.data(), tar.size(), &used);
+  auto add = [&](const std::string& name, int type, mode_t perm, int64_t gid) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, static_cast<unsigned>(type));
+    archive_entry_set_perm(e, perm);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, gid);
+    archive_entry_set_size(e, type == AE_IFREG ? 1 : 0);
+    archive_write_header(a, e);
+    if (type == AE_IFREG) archive_write_data(a, "x", 1);
+    archive_entry_free(e);
+  };
+  add("shared", AE_IFDIR, 02775, 4242);  // a setgid directory of group 4242
+  add("shared/rootfile", AE_IFREG, 0644, 0);
+  add("shared/groupfile", AE_IFREG, 0644, 4343);
+  add("plain", AE_IFREG, 0644, 0);
+  archive_write_close(a);
+  archive_write_free(a);
+  tar.resize(used);
+  auto gid_of = [](const std::filesystem::path& p) {
+    struct stat st;
+    EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    return st.st_gid;
+  };
+  auto extract = [&](const std::string& target) {
+    auto x = TarExtractor::Create(target);
+    ASSERT_TRUE(x.ok()) << x.status();
+    ASSERT_TRUE((*x)->Write(tar).ok());
+    auto n = (*x)->Commit();
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, 4u);
+  };
+
+  std::filesystem::path r1 = root / "r1";
+  extract(r1.string());
+  struct stat st;
+  ASSERT_EQ(::stat((r1 / "shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02775u);
+  if (::geteuid() != 0) {
+    EXPECT_EQ(gid_of(r1 / "plain"), ::getegid());
+    std::filesystem::remove_all(root);
+    return;
+  }
+  EXPECT_EQ(st.st_gid, 4242u);
+  EXPECT_EQ(gid_of(r1 / "shared/rootfile"), 0u) << "took the setgid directory's group";
+  EXPECT_EQ(gid_of(r1 / "shared/groupfile"), 4343u);
+  EXPECT_EQ(gid_of(r1 / "plain"), 0u);
+
+  // A setgid restore target of group 4545: the staging directory inherits
+  // it, new files take group 4545, so every member must be chown'ed.
+  std::filesystem::path r2 = root / "r2";
+  std::filesystem::create_directories(r2);
+  ASSERT_EQ(::chown(r2.c_str(), 0, 4545), 0);
+  ASSERT_EQ(::chmod(r2.c_str(), 02775), 0);
+  extract(r2.string());
+  EXPECT_EQ(gid_of(r2 / "plain"), 0u) << "kept the setgid target's group";
+  EXPECT_EQ(gid_of(r2 / "shared/rootfile"), 0u);
+  EXPECT_EQ(gid_of(r2 / "shared/groupfile"), 4343u);
+  std::filesystem::remove_all(root);
+}
+
 TEST(TarExtractor, AbortRemovesStaging) {
   auto root = std::filesystem::temp_directory_path() / ("hab-tar3-" + std::to_string(getpid()));
   std::filesystem::remove_all(root);
