@@ -582,14 +582,6 @@ void TarExtractor::Run() {
 
 namespace {
 
-// A plain regular file (no hardlink, no set-id or sticky bit) written here
-// with open, write, fchown, futimens and close, where libarchive's disk
-// writer adds two umask calls and an fcntl per member; on a restore of
-// 50,000 small files those are a tenth of the extracting thread's time.
-// It returns false, having consumed nothing, whenever the file cannot be
-// created fresh (the name exists: a second member of that name; a missing
-// parent; any other open error): libarchive then handles the member with
-// its own rules and messages. `umask` is this thread's (read once).
 // Whose a restored file is to be. As root, a new file already belongs to
 // the extracting process's (euid, egid) unless its directory is setgid, so
 // a member owned by exactly them needs no fchown. Directories below the
@@ -606,6 +598,14 @@ struct OwnerRule {
   gid_t gid = 0;
 };
 
+// A plain regular file (no hardlink, no set-id or sticky bit) written here
+// with open, write, fchown, futimens and close, where libarchive's disk
+// writer adds two umask calls and an fcntl per member; on a restore of
+// 50,000 small files those are a tenth of the extracting thread's time.
+// It returns false, having consumed nothing, whenever the file cannot be
+// created fresh (the name exists: a second member of that name; a missing
+// parent; any other open error): libarchive then handles the member with
+// its own rules and messages. `umask` is this thread's (read once).
 absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* e,
                                       const std::string& path, mode_t umask, const OwnerRule& owners,
                                       const std::function<void(std::string)>& warn) {

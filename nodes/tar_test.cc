@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "gtest/gtest.h"
 #include "nodes/chunker.h"
@@ -127,6 +128,34 @@ std::vector<uint8_t> MakeTar(const std::vector<std::tuple<std::string, int, std:
   return out;
 }
 
+// A pax tar built in memory, member by member: `setup` sets the entry's
+// fields, `data` is written as its content.
+class MemoryPax {
+ public:
+  MemoryPax() : a_(archive_write_new()), buf_(1 << 20) {
+    archive_write_set_format_pax(a_);
+    archive_write_open_memory(a_, buf_.data(), buf_.size(), &used_);
+  }
+  ~MemoryPax() { archive_write_free(a_); }
+  void Add(const std::function<void(archive_entry*)>& setup, const std::string& data) {
+    archive_entry* e = archive_entry_new();
+    setup(e);
+    archive_write_header(a_, e);
+    archive_write_data(a_, data.data(), data.size());
+    archive_entry_free(e);
+  }
+  std::vector<uint8_t> Finish() {
+    archive_write_close(a_);
+    buf_.resize(used_);
+    return buf_;
+  }
+
+ private:
+  archive* a_;
+  std::vector<uint8_t> buf_;
+  size_t used_ = 0;
+};
+
 TEST(TarExtractor, RefusesHostileMembersAndStaysInside) {
   auto root = std::filesystem::temp_directory_path() / ("hab-tar-" + std::to_string(getpid()));
   std::filesystem::remove_all(root);
@@ -229,26 +258,20 @@ TEST(TarExtractor, PlainFilesKeepContentModeTimesAndHoles) {
   auto root = std::filesystem::temp_directory_path() / ("hab-tar4-" + std::to_string(getpid()));
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root);
-  archive* a = archive_write_new();
-  archive_write_set_format_pax(a);
-  std::vector<uint8_t> tar(1 << 20);
-  size_t used = 0;
-  archive_write_open_memory(a, tar.data(), tar.size(), &used);
+  MemoryPax pax;
   auto add = [&](const std::string& name, mode_t perm, const std::string& data, int64_t size,
                  int64_t mtime_nsec) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, perm);
-    archive_entry_set_mtime(e, 1000000000, mtime_nsec);
-    archive_entry_set_size(e, size);
-    if (size > static_cast<int64_t>(data.size())) {
-      // Data first, then a hole to the end.
-      archive_entry_sparse_add_entry(e, 0, static_cast<int64_t>(data.size()));
-    }
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
+    pax.Add([&](archive_entry* e) {
+      archive_entry_set_pathname(e, name.c_str());
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, perm);
+      archive_entry_set_mtime(e, 1000000000, mtime_nsec);
+      archive_entry_set_size(e, size);
+      if (size > static_cast<int64_t>(data.size())) {
+        // Data first, then a hole to the end.
+        archive_entry_sparse_add_entry(e, 0, static_cast<int64_t>(data.size()));
+      }
+    }, data);
   };
   add("dup", 0644, "first", 5, 0);
   add("dup", 0600, "second!", 7, 0);      // same name again: the later member wins
@@ -256,9 +279,7 @@ TEST(TarExtractor, PlainFilesKeepContentModeTimesAndHoles) {
   add("setid", 04755, "s", 1, 0);         // set-id: libarchive's path
   add("none", 0000, "", 0, 0);
   add("holey", 0644, "head", 1 << 20, 0); // 4 bytes, then a hole to 1 MiB
-  archive_write_close(a);
-  archive_write_free(a);
-  tar.resize(used);
+  std::vector<uint8_t> tar = pax.Finish();
 
   mode_t old = ::umask(022);
   std::string target = (root / "restore").string();
@@ -303,30 +324,22 @@ TEST(TarExtractor, OwnersAsRootUnderSetgidDirectories) {
   auto root = std::filesystem::temp_directory_path() / ("hab-tar5-" + std::to_string(getpid()));
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root);
-  archive* a = archive_write_new();
-  archive_write_set_format_pax(a);
-  std::vector<uint8_t> tar(1 << 20);
-  size_t used = 0;
-  archive_write_open_memory(a, tar.data(), tar.size(), &used);
+  MemoryPax pax;
   auto add = [&](const std::string& name, int type, mode_t perm, int64_t gid) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, static_cast<unsigned>(type));
-    archive_entry_set_perm(e, perm);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, gid);
-    archive_entry_set_size(e, type == AE_IFREG ? 1 : 0);
-    archive_write_header(a, e);
-    if (type == AE_IFREG) archive_write_data(a, "x", 1);
-    archive_entry_free(e);
+    pax.Add([&](archive_entry* e) {
+      archive_entry_set_pathname(e, name.c_str());
+      archive_entry_set_filetype(e, static_cast<unsigned>(type));
+      archive_entry_set_perm(e, perm);
+      archive_entry_set_uid(e, 0);
+      archive_entry_set_gid(e, gid);
+      archive_entry_set_size(e, type == AE_IFREG ? 1 : 0);
+    }, type == AE_IFREG ? "x" : "");
   };
   add("shared", AE_IFDIR, 02775, 4242);  // a setgid directory of group 4242
   add("shared/rootfile", AE_IFREG, 0644, 0);
   add("shared/groupfile", AE_IFREG, 0644, 4343);
   add("plain", AE_IFREG, 0644, 0);
-  archive_write_close(a);
-  archive_write_free(a);
-  tar.resize(used);
+  std::vector<uint8_t> tar = pax.Finish();
   auto gid_of = [](const std::filesystem::path& p) {
     struct stat st;
     EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
