@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/sha256.h"
 
 namespace hab {
 
@@ -28,6 +29,12 @@ class ObjectWriter {
  public:
   virtual ~ObjectWriter() = default;
   virtual absl::Status Write(std::span<const uint8_t> bytes) = 0;
+  // Write, and feed the same bytes to `digest`. A writer that hashes what it
+  // writes anyway (S3's per-part payload hash) does both in one pass.
+  virtual absl::Status WriteHashed(std::span<const uint8_t> bytes, Sha256& digest) {
+    digest.Update(bytes);
+    return Write(bytes);
+  }
   // Makes the object visible; returns its size.
   virtual absl::StatusOr<uint64_t> Commit() = 0;
   virtual void Abort() noexcept = 0;

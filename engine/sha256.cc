@@ -24,15 +24,23 @@ constexpr uint32_t kInit[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 
 // The SHA-NI block function (Intel SHA extensions): the state is kept as
 // ABEF/CDGH, each sha256rnds2 does two rounds, msg1/msg2 extend the schedule.
-__attribute__((target("sha,sse4.1,ssse3"))) void BlocksNi(uint32_t state[8], const uint8_t* data,
+// It hashes the same blocks into N states at once: the message schedule is
+// computed once, and the N chains of sha256rnds2 (each waiting on its own
+// previous result) interleave, so two states cost little more than one.
+template <int N>
+__attribute__((target("sha,sse4.1,ssse3"))) void BlocksNi(uint32_t* const (&states)[N], const uint8_t* data,
                                                         size_t blocks) {
   const __m128i kShuf = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), 0xB1);
-  __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);
-  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);  // ABEF
-  s1 = _mm_blend_epi16(s1, tmp, 0xF0);       // CDGH
+  __m128i s0[N], s1[N];
+  for (int n = 0; n < N; ++n) {
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&states[n][0])), 0xB1);
+    s1[n] = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&states[n][4])), 0x1B);
+    s0[n] = _mm_alignr_epi8(tmp, s1[n], 8);     // ABEF
+    s1[n] = _mm_blend_epi16(s1[n], tmp, 0xF0);  // CDGH
+  }
   while (blocks--) {
-    __m128i abef = s0, cdgh = s1;
+    __m128i abef[N], cdgh[N];
+    for (int n = 0; n < N; ++n) abef[n] = s0[n], cdgh[n] = s1[n];
     __m128i w[16];
     for (int i = 0; i < 4; ++i) {
       w[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), kShuf);
@@ -44,19 +52,27 @@ __attribute__((target("sha,sse4.1,ssse3"))) void BlocksNi(uint32_t state[8], con
     }
     for (int g = 0; g < 16; ++g) {
       __m128i msg = _mm_add_epi32(w[g], _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
-      s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
-      s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(msg, 0x0E));
+      __m128i hi = _mm_shuffle_epi32(msg, 0x0E);
+      for (int n = 0; n < N; ++n) s1[n] = _mm_sha256rnds2_epu32(s1[n], s0[n], msg);
+      for (int n = 0; n < N; ++n) s0[n] = _mm_sha256rnds2_epu32(s0[n], s1[n], hi);
     }
-    s0 = _mm_add_epi32(s0, abef);
-    s1 = _mm_add_epi32(s1, cdgh);
+    for (int n = 0; n < N; ++n) {
+      s0[n] = _mm_add_epi32(s0[n], abef[n]);
+      s1[n] = _mm_add_epi32(s1[n], cdgh[n]);
+    }
     data += 64;
   }
-  tmp = _mm_shuffle_epi32(s0, 0x1B);
-  s1 = _mm_shuffle_epi32(s1, 0xB1);
-  s0 = _mm_blend_epi16(tmp, s1, 0xF0);
-  s1 = _mm_alignr_epi8(s1, tmp, 8);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), s0);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), s1);
+  for (int n = 0; n < N; ++n) {
+    __m128i tmp = _mm_shuffle_epi32(s0[n], 0x1B);
+    __m128i t1 = _mm_shuffle_epi32(s1[n], 0xB1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&states[n][0]), _mm_blend_epi16(tmp, t1, 0xF0));  // ABCD
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&states[n][4]), _mm_alignr_epi8(t1, tmp, 8));     // EFGH
+  }
+}
+
+void BlocksNi(uint32_t* state, const uint8_t* data, size_t blocks) {
+  uint32_t* const one[1] = {state};
+  BlocksNi<1>(one, data, blocks);
 }
 
 }  // namespace
@@ -94,6 +110,31 @@ void Sha256::Update(std::span<const uint8_t> data) {
   data = data.subspan(whole * 64);
   if (!data.empty()) std::memcpy(block_, data.data(), data.size());  // an empty span may be null
   block_len_ = data.size();
+}
+
+void Sha256::UpdateBoth(Sha256& a, Sha256& b, std::span<const uint8_t> data) {
+  if (!a.ni_ || !b.ni_ || a.block_len_ != b.block_len_) {
+    a.Update(data);
+    b.Update(data);
+    return;
+  }
+  // Same offset within a block: the partial blocks differ in content, so
+  // each finishes its own; the whole blocks after that are shared.
+  size_t head = a.block_len_ == 0 ? 0 : std::min(data.size(), 64 - a.block_len_);
+  a.Update(data.subspan(0, head));
+  b.Update(data.subspan(0, head));
+  data = data.subspan(head);
+  if (a.block_len_ != 0) return;  // data ended inside the block
+  size_t whole = data.size() / 64;
+  if (whole > 0) {
+    uint32_t* const two[2] = {a.h_, b.h_};
+    BlocksNi<2>(two, data.data(), whole);
+    a.total_ += whole * 64;
+    b.total_ += whole * 64;
+  }
+  data = data.subspan(whole * 64);
+  a.Update(data);
+  b.Update(data);
 }
 
 std::array<uint8_t, 32> Sha256::Final() {

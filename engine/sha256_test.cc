@@ -46,5 +46,31 @@ TEST(Sha256, MatchesLibsodiumAtEveryLengthAndSplit) {
   EXPECT_EQ(h.FinalHex(), Sodium(big));
 }
 
+TEST(Sha256, UpdateBothMatchesTwoSeparateHashers) {
+  std::mt19937 rng(2);
+  std::vector<uint8_t> data(3000);
+  for (auto& x : data) x = static_cast<uint8_t>(rng());
+  // a and b start at different offsets (equal or not modulo 64), then take
+  // the same bytes in pieces that cross block edges in every way.
+  for (size_t pa : {0, 1, 63, 64, 65, 130}) {
+    for (size_t pb : {0, 1, 64, 66, 130}) {
+      for (size_t piece : {1, 63, 64, 100, 1000, 3000}) {
+        Sha256 a, b;
+        a.Update(std::span<const uint8_t>(data).subspan(0, pa));
+        b.Update(std::span<const uint8_t>(data).subspan(500, pb));
+        for (size_t pos = 1000; pos < data.size(); pos += piece) {
+          Sha256::UpdateBoth(a, b, std::span<const uint8_t>(data).subspan(pos, std::min(piece, data.size() - pos)));
+        }
+        std::vector<uint8_t> ea(data.begin(), data.begin() + static_cast<long>(pa));
+        ea.insert(ea.end(), data.begin() + 1000, data.end());
+        std::vector<uint8_t> eb(data.begin() + 500, data.begin() + 500 + static_cast<long>(pb));
+        eb.insert(eb.end(), data.begin() + 1000, data.end());
+        ASSERT_EQ(a.FinalHex(), Sodium(ea)) << pa << " " << pb << " " << piece;
+        ASSERT_EQ(b.FinalHex(), Sodium(eb)) << pa << " " << pb << " " << piece;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hab

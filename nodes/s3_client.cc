@@ -121,7 +121,9 @@ class CurlTransport : public HttpTransport {
     sr.path = path;
     sr.query = r.query;
     std::string amz_date = AmzDate();
-    sr.payload_hash = Sha256Hex(absl::string_view(reinterpret_cast<const char*>(r.body.data()), r.body.size()));
+    sr.payload_hash = !r.payload_sha256.empty()
+                          ? r.payload_sha256
+                          : Sha256Hex(absl::string_view(reinterpret_cast<const char*>(r.body.data()), r.body.size()));
     sr.headers = r.headers;
     sr.headers.emplace_back("host", host);
     sr.headers.emplace_back("x-amz-date", amz_date);

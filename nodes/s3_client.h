@@ -43,6 +43,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::pair<std::string, std::string>> headers;  // extra, signed
   std::span<const uint8_t> body;
+  // SHA-256 of `body` in hex when the caller has it already (the S3 writer
+  // hashes each part as it fills it); empty: the transport computes it.
+  std::string payload_sha256 = {};
 };
 
 struct HttpResponse {

@@ -38,25 +38,16 @@ class S3Writer : public ObjectWriter {
   }
   ~S3Writer() override { Abort(); }
 
-  absl::Status Write(std::span<const uint8_t> bytes) override {
-    while (!bytes.empty()) {
-      HAB_RETURN_IF_ERROR(FirstError());
-      size_t n = std::min<size_t>(bytes.size(), part_size_ - current_.size());
-      current_.insert(current_.end(), bytes.begin(), bytes.begin() + static_cast<long>(n));
-      bytes = bytes.subspan(n);
-      size_ += n;
-      // A full part goes out only once more data proves it is not the last
-      // one, so the last part is never empty.
-      if (current_.size() == part_size_ && !bytes.empty()) HAB_RETURN_IF_ERROR(Ship());
-    }
-    return absl::OkStatus();
+  absl::Status Write(std::span<const uint8_t> bytes) override { return Append(bytes, nullptr); }
+  absl::Status WriteHashed(std::span<const uint8_t> bytes, Sha256& digest) override {
+    return Append(bytes, &digest);
   }
 
   absl::StatusOr<uint64_t> Commit() override {
     if (upload_id_.empty()) {
       // Small object: one PutObject is atomic by itself.
       HttpRequest r{"PutObject", "PUT", key_, {}, {{"content-type", "application/octet-stream"}},
-                    current_};
+                    current_, part_sha_.FinalHex()};
       HAB_RETURN_IF_ERROR(Call(*t_, r).status());
       committed_ = true;
       return size_;
@@ -89,6 +80,28 @@ class S3Writer : public ObjectWriter {
   }
 
  private:
+  // Copies into the part being filled and hashes the bytes for its signed
+  // payload hash (with `digest`, the archive's, in the same pass).
+  absl::Status Append(std::span<const uint8_t> bytes, Sha256* digest) {
+    while (!bytes.empty()) {
+      HAB_RETURN_IF_ERROR(FirstError());
+      size_t n = std::min<size_t>(bytes.size(), part_size_ - current_.size());
+      std::span<const uint8_t> piece = bytes.first(n);
+      current_.insert(current_.end(), piece.begin(), piece.end());
+      if (digest != nullptr) {
+        Sha256::UpdateBoth(*digest, part_sha_, piece);
+      } else {
+        part_sha_.Update(piece);
+      }
+      bytes = bytes.subspan(n);
+      size_ += n;
+      // A full part goes out only once more data proves it is not the last
+      // one, so the last part is never empty.
+      if (current_.size() == part_size_ && !bytes.empty()) HAB_RETURN_IF_ERROR(Ship());
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status FirstError() {
     absl::MutexLock lock(&mu_);
     return error_;
@@ -115,8 +128,9 @@ class S3Writer : public ObjectWriter {
     }
     // Blocks while `concurrency` parts are already in flight: this is the
     // writer thread, and the part buffers are what the budget reserved.
-    queue_.Push({number, std::move(current_)});
+    queue_.Push({number, std::move(current_), part_sha_.FinalHex()});
     current_ = TakeBuffer();
+    part_sha_ = Sha256();
     return absl::OkStatus();
   }
 
@@ -141,17 +155,17 @@ class S3Writer : public ObjectWriter {
     while (auto job = queue_.Pop()) {
       if (stop_.load() || !FirstError().ok()) continue;
       HttpRequest r{"UploadPart", "PUT", key_,
-                    {{"partNumber", std::to_string(job->first)}, {"uploadId", upload_id_}}, {},
-                    job->second};
+                    {{"partNumber", std::to_string(job->number)}, {"uploadId", upload_id_}}, {},
+                    job->bytes, job->sha256_hex};
       auto resp = Call(*t_, r);
       absl::MutexLock lock(&mu_);
-      free_.push_back(std::move(job->second));
+      free_.push_back(std::move(job->bytes));
       if (!resp.ok()) {
         if (error_.ok()) error_ = resp.status();
         continue;
       }
       auto it = resp->headers.find("etag");
-      etags_[static_cast<size_t>(job->first - 1)] = it == resp->headers.end() ? "" : it->second;
+      etags_[static_cast<size_t>(job->number - 1)] = it == resp->headers.end() ? "" : it->second;
     }
   }
 
@@ -169,7 +183,13 @@ class S3Writer : public ObjectWriter {
   uint64_t size_ = 0;
   std::string upload_id_;
   int parts_ = 0;
-  BlockingQueue<std::pair<int, std::vector<uint8_t>>> queue_{1};
+  Sha256 part_sha_;  // of current_
+  struct Part {
+    int number;
+    std::vector<uint8_t> bytes;
+    std::string sha256_hex;
+  };
+  BlockingQueue<Part> queue_{1};
   std::vector<std::thread> workers_;
   absl::Mutex mu_;
   absl::Status error_ ABSL_GUARDED_BY(mu_);

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "engine/sha256.h"
+#include "nodes/s3_sigv4.h"
 #include "nodes/test_util.h"
 
 namespace hab {
@@ -25,6 +27,17 @@ class FakeS3 : public HttpTransport {
       for (const auto& [a, b] : r.query) if (a == k) return b;
       return std::string();
     };
+    if (r.op == "PutObject" || r.op == "UploadPart") {
+      // As AWS does: a signed payload hash must be the body's. (An empty
+      // one is computed by the real transport from the body.)
+      std::string actual = Sha256Hex(absl::string_view(reinterpret_cast<const char*>(r.body.data()), r.body.size()));
+      if (!r.payload_sha256.empty() && r.payload_sha256 != actual) {
+        resp.code = 400;
+        resp.body = "<Error><Code>XAmzContentSHA256Mismatch</Code><Message>hash</Message></Error>";
+        return resp;
+      }
+      if (!r.payload_sha256.empty()) ++prehashed;
+    }
     if (r.op == "PutObject") {
       objects[r.key] = std::string(r.body.begin(), r.body.end());
     } else if (r.op == "CreateMultipartUpload") {
@@ -71,6 +84,7 @@ class FakeS3 : public HttpTransport {
   std::map<int, std::string> parts;
   std::string complete_xml;
   bool aborted = false;
+  int prehashed = 0;  // PutObject/UploadPart requests that came with their hash
   int fail_part_ = 0;
 };
 
@@ -159,6 +173,28 @@ TEST(S3Writer, MultipartPartsAreEqualExceptTheLast) {
     EXPECT_NE(rig.fake->complete_xml.find("<PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag>"),
               std::string::npos)
         << rig.fake->complete_xml;
+  }
+}
+
+// The sink hands the writer its archive digest: each part's signed payload
+// hash and the digest come out of one pass, and both must be right.
+TEST(S3Writer, PartHashesAndArchiveDigestInOnePass) {
+  const uint64_t part = 5 << 20;
+  for (uint64_t total : {uint64_t{1000}, 3 * part + 12345}) {
+    Rig rig(part);
+    auto w = rig.dest->Create("h");
+    std::vector<uint8_t> data = testing::RandomBytes(total, 9);
+    Sha256 digest;
+    digest.Update(std::span<const uint8_t>(data).first(7));  // digest and parts at different offsets
+    ASSERT_TRUE((*w)->Write(std::span<const uint8_t>(data).first(7)).ok());
+    for (size_t pos = 7; pos < data.size(); pos += 65555) {
+      size_t n = std::min<size_t>(65555, data.size() - pos);
+      ASSERT_TRUE((*w)->WriteHashed(std::span<const uint8_t>(data).subspan(pos, n), digest).ok());
+    }
+    ASSERT_TRUE((*w)->Commit().ok()) << total;
+    EXPECT_EQ(rig.fake->objects["h"], std::string(data.begin(), data.end())) << total;
+    EXPECT_EQ(digest.FinalHex(), Sha256Hex(absl::string_view(reinterpret_cast<const char*>(data.data()), data.size())));
+    EXPECT_EQ(rig.fake->prehashed, total < part ? 1 : 4) << total;
   }
 }
 

@@ -13,9 +13,8 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
   }
   std::span<const uint8_t> bytes = chunk.bytes();
   if (bytes.empty()) return absl::OkStatus();
-  sha_.Update(bytes);
   bytes_ += bytes.size();
-  return writer_->Write(bytes);
+  return writer_->WriteHashed(bytes, sha_);
 }
 
 absl::StatusOr<SinkReport> StoreSink::Commit(RunContext& ctx) {

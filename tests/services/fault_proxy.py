@@ -5,8 +5,12 @@ the connection of the next --drop-parts ones, stalls the next --stall-parts
 (no answer for --stall-ms, then the connection closes, nothing forwarded) and
 delays the next --delay-parts by --delay-ms before forwarding them, so
 per-part retries and slow answers are exercised against a real server.
+Like AWS (and unlike s3rver and moto), it answers 400
+XAmzContentSHA256Mismatch when a request's signed payload hash is not the
+SHA-256 of its body.
 usage: fault_proxy.py PORT UPSTREAM_PORT [options]"""
 import argparse
+import hashlib
 import http.client
 import http.server
 import threading
@@ -35,6 +39,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        # As AWS does: a signed payload hash must match the body.
+        claimed = self.headers.get("x-amz-content-sha256", "")
+        if len(claimed) == 64 and claimed != hashlib.sha256(body).hexdigest():
+            print("payload hash mismatch on", self.command, self.path, flush=True)
+            msg = b"<Error><Code>XAmzContentSHA256Mismatch</Code><Message>payload hash</Message></Error>"
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(msg)))
+            self.end_headers()
+            self.wfile.write(msg)
+            return
         if self.command == "PUT" and "partNumber=" in self.path:
             with lock:
                 state["parts"] += 1
