@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Upload a 2 GiB archive to a local S3 server with our binary and with
-# `aws s3 cp` (same part size and concurrency), alternating.
+# `aws s3 cp` (same part size and concurrency), alternating (who goes first
+# alternates too; the bucket is emptied, untimed, after every upload).
 # usage: bench/s3_upload.sh BINARY [RUNS] [SIZE_MIB] [s3rver|moto]
 # S3_DIR=DIR keeps the server's data in DIR (e.g. under /dev/shm, to take the
 # server's disk out of the measurement); default: next to the other files.
@@ -34,13 +35,27 @@ encryption: {recipient: $(age-keygen -y "$W/key")}
 verification: {mode: size}
 YAML
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-for i in $(seq 1 "$RUNS"); do
-  sleep 1.1
+ours() {
   /usr/bin/time -f "%e %M" -o "$W/t" "$BIN" --config "$W/c.yml" run >/dev/null 2>&1
   read -r secs rss < "$W/t"; echo "$secs" >> "$W/ours"; echo "$rss" >> "$W/rss"
+}
+theirs() {
+  local s e
   s=$(date +%s.%N)
-  HOME=$W/home aws --endpoint-url "http://127.0.0.1:$PORT" s3 cp --quiet "$W/src/blob" "s3://bench/aws-$i"
+  HOME=$W/home aws --endpoint-url "http://127.0.0.1:$PORT" s3 cp --quiet "$W/src/blob" "s3://bench/aws-$1"
   e=$(date +%s.%N); echo "$e - $s" | bc >> "$W/aws"
+}
+# Untimed, between runs: empty the bucket, so every run meets a server
+# holding the same (nothing) and tmpfs never fills.
+empty() { HOME=$W/home aws --endpoint-url "http://127.0.0.1:$PORT" s3 rm --quiet --recursive s3://bench/ >/dev/null; }
+# Alternate who goes first: the run after an upload meets the server still
+# flushing it, and that must not always be the same client.
+for i in $(seq 1 "$RUNS"); do
+  if (( i % 2 )); then
+    sleep 1.1; ours; empty; sleep 1.1; theirs "$i"; empty
+  else
+    sleep 1.1; theirs "$i"; empty; sleep 1.1; ours; empty
+  fi
 done
 mo=$(median < "$W/ours"); ma=$(median < "$W/aws")
 printf "s3 upload of %d MiB to $SERVER: ours %.2fs (backup incl. tar+zstd+age), aws s3 cp %.2fs, aws/ours %.2fx, our peak RSS %d MiB\n" \
