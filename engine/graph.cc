@@ -2,14 +2,17 @@
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_scheduler_observer.h>
 
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <new>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "engine/blocking_queue.h"
+#include "engine/thread_priority.h"
 
 namespace hab {
 
@@ -269,6 +272,18 @@ void SinkLoop(const std::atomic<bool>& cancel, BranchRuntime& rt) {
 std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism,
                          static_cast<size_t>(std::max(1, parallelism_)));
+  // Workers only: the calling thread (which joins the graph's work while it
+  // waits) keeps its priority.
+  class LowerWorkers : public tbb::task_scheduler_observer {
+   public:
+    LowerWorkers() { observe(true); }
+    ~LowerWorkers() override { observe(false); }
+    void on_scheduler_entry(bool is_worker) override {
+      if (is_worker) LowerThisThreadPriority(5);
+    }
+  };
+  std::optional<LowerWorkers> lower;
+  if (lower_workers_) lower.emplace();
   tbb::flow::graph g;
   std::vector<std::unique_ptr<BranchRuntime>> rts;
   for (auto& spec : branches_) {

@@ -57,6 +57,11 @@ class Graph {
  public:
   Graph(MemoryBudget* budget, int parallelism) : budget_(budget), parallelism_(parallelism) {}
   void AddBranch(BranchSpec spec) { branches_.push_back(std::move(spec)); }
+  // TBB worker threads that join this run get nice +5 relative to the
+  // process (engine/thread_priority), and keep it. For a restore, where the
+  // transforms (age decryption) run ahead of the single extracting sink
+  // thread that bounds the run and would otherwise take time slices from it.
+  void LowerWorkerPriority() { lower_workers_ = true; }
   // Runs every branch to completion (or cancellation) and returns one result
   // per branch, in the order added. `cancel` may be set from a signal handler.
   std::vector<BranchResult> Run(const std::atomic<bool>& cancel);
@@ -64,6 +69,7 @@ class Graph {
  private:
   MemoryBudget* budget_;
   int parallelism_;
+  bool lower_workers_ = false;
   std::vector<BranchSpec> branches_;
 };
 

@@ -303,6 +303,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
   std::vector<std::shared_ptr<uint64_t>> counts;
   std::vector<std::shared_ptr<std::vector<std::string>>> warns;
   Graph graph(&budget, spec.parallelism);
+  graph.LowerWorkerPriority();
   for (auto& [key, parsed] : todo) {
     RestoreItem item;
     item.key = key;

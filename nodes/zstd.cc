@@ -1,15 +1,13 @@
 #include "nodes/zstd.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
 #include <zstd_errors.h>
-
-#include "absl/strings/str_cat.h"
 
 #include <deque>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "engine/blocking_queue.h"
+#include "engine/thread_priority.h"
 
 namespace hab {
 
@@ -140,10 +138,7 @@ void ParallelZstdDecoder::WorkLoop() {
   // extractor thread is the stage that bounds the run, and where the cores
   // are few, workers at the same priority take time slices from it. At
   // nice +5 relative to the process they use the time it leaves over.
-  // (Only ever lowered; failing to is harmless.)
-  errno = 0;
-  int nice_now = ::getpriority(PRIO_PROCESS, 0);
-  if (errno == 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), std::min(19, nice_now + 5));
+  LowerThisThreadPriority(5);
   ZstdDCtxPtr dctx(ZSTD_createDCtx());
   while (std::optional<ParallelZstdJob> job = shared_->jobs.Pop()) {
     absl::StatusOr<Buffer> result;
