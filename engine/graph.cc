@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <exception>
-#include <optional>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -272,18 +272,22 @@ void SinkLoop(const std::atomic<bool>& cancel, BranchRuntime& rt) {
 std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism,
                          static_cast<size_t>(std::max(1, parallelism_)));
-  // Workers only: the calling thread (which joins the graph's work while it
-  // waits) keeps its priority.
-  class LowerWorkers : public tbb::task_scheduler_observer {
-   public:
-    LowerWorkers() { observe(true); }
-    ~LowerWorkers() override { observe(false); }
-    void on_scheduler_entry(bool is_worker) override {
-      if (is_worker) LowerThisThreadPriority(5);
-    }
-  };
-  std::optional<LowerWorkers> lower;
-  if (lower_workers_) lower.emplace();
+  if (lower_workers_) {
+    // Workers only: the calling thread (which joins the graph's work while
+    // it waits) keeps its priority. Once enabled, for the rest of the
+    // process: a worker keeps the nice value it got anyway, and oneTBB's
+    // observer proxy outlives observe(false) (LeakSanitizer reports it), so
+    // the observer is created once and never destroyed (`used`: kept as a
+    // root, so LeakSanitizer sees it is still referenced).
+    class LowerWorkers : public tbb::task_scheduler_observer {
+     public:
+      LowerWorkers() { observe(true); }
+      void on_scheduler_entry(bool is_worker) override {
+        if (is_worker) LowerThisThreadPriority(5);
+      }
+    };
+    [[gnu::used]] static LowerWorkers* const kLowerWorkers = new LowerWorkers();
+  }
   tbb::flow::graph g;
   std::vector<std::unique_ptr<BranchRuntime>> rts;
   for (auto& spec : branches_) {

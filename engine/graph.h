@@ -57,10 +57,11 @@ class Graph {
  public:
   Graph(MemoryBudget* budget, int parallelism) : budget_(budget), parallelism_(parallelism) {}
   void AddBranch(BranchSpec spec) { branches_.push_back(std::move(spec)); }
-  // TBB worker threads that join this run get nice +5 relative to the
-  // process (engine/thread_priority), and keep it. For a restore, where the
-  // transforms (age decryption) run ahead of the single extracting sink
-  // thread that bounds the run and would otherwise take time slices from it.
+  // TBB worker threads that join this run, and any later run of the process,
+  // get nice +5 relative to the process (engine/thread_priority). For a
+  // restore, where the transforms (age decryption) run ahead of the single
+  // extracting sink thread that bounds the run and would otherwise take time
+  // slices from it; `restore` runs nothing after it.
   void LowerWorkerPriority() { lower_workers_ = true; }
   // Runs every branch to completion (or cancellation) and returns one result
   // per branch, in the order added. `cancel` may be set from a signal handler.
