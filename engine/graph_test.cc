@@ -2,7 +2,12 @@
 // in every position, cancellation, and the memory budget under pressure.
 #include "engine/graph.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -251,6 +256,60 @@ TEST(Graph, CancelStopsEverythingAndCommitsNothing) {
   EXPECT_EQ(r[0].status.code(), absl::StatusCode::kCancelled) << r[0].status;
   EXPECT_FALSE(st->committed);
   EXPECT_TRUE(st->aborted);
+}
+
+int NiceOf(pid_t tid) { return ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid)); }
+
+// Parallel pass-through that records the nice value of every thread that
+// ran it.
+class RecordNice : public Transform {
+ public:
+  explicit RecordNice(std::map<pid_t, int>* seen, absl::Mutex* mu) : seen_(seen), mu_(mu) {}
+  std::string Name() const override { return "record"; }
+  int Concurrency() const override { return 4; }
+  absl::Status Process(RunContext&, const ChunkRef& in, Emitter& out) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    {
+      absl::MutexLock lock(mu_);
+      (*seen_)[::gettid()] = NiceOf(::gettid());
+    }
+    out.Forward(in);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::map<pid_t, int>* seen_;
+  absl::Mutex* mu_;
+};
+
+TEST(Graph, LowerWorkerPriorityLowersItsTbbWorkersOnly) {
+  const int base = NiceOf(::getpid());
+  std::map<pid_t, int> seen;
+  absl::Mutex mu;
+  MemoryBudget budget(64 << 20);
+  Graph g(&budget, 2);
+  g.LowerWorkerPriority();
+  BranchSpec b;
+  b.name = "b";
+  b.source = std::make_unique<CountingSource>(64 * 16, 16);  // 64 chunks
+  b.transforms.push_back(std::make_unique<RecordNice>(&seen, &mu));
+  b.sink = std::make_unique<MemorySink>(std::make_shared<MemorySink::State>());
+  g.AddBranch(std::move(b));
+  std::atomic<bool> cancel{false};
+  auto r = g.Run(cancel);
+  ASSERT_TRUE(r[0].status.ok()) << r[0].status;
+  ASSERT_FALSE(seen.empty());
+  bool worker_seen = false;
+  for (const auto& [tid, nice] : seen) {
+    if (tid == ::gettid()) {
+      EXPECT_EQ(nice, base) << "the thread that runs the graph keeps its priority";
+    } else {
+      worker_seen = true;
+      EXPECT_EQ(nice, std::min(19, base + 5)) << "TBB worker " << tid;
+    }
+  }
+  EXPECT_TRUE(worker_seen) << "no TBB worker ran a task in 64 x 3 ms";
+  EXPECT_EQ(NiceOf(::gettid()), base);
 }
 
 TEST(MemoryBudget, AcquireWaitsAndCancels) {

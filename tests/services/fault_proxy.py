@@ -36,6 +36,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def s3_error(self, status, code, message):
+        msg = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(msg)))
+        self.end_headers()
+        self.wfile.write(msg)
+
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
@@ -43,11 +50,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         claimed = self.headers.get("x-amz-content-sha256", "")
         if len(claimed) == 64 and claimed != hashlib.sha256(body).hexdigest():
             print("payload hash mismatch on", self.command, self.path, flush=True)
-            msg = b"<Error><Code>XAmzContentSHA256Mismatch</Code><Message>payload hash</Message></Error>"
-            self.send_response(400)
-            self.send_header("Content-Length", str(len(msg)))
-            self.end_headers()
-            self.wfile.write(msg)
+            self.s3_error(400, "XAmzContentSHA256Mismatch", "payload hash")
             return
         if self.command == "PUT" and "partNumber=" in self.path:
             with lock:
@@ -57,11 +60,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 with lock:
                     state["failed"] += 1
                 print("injected 503 on part request", k, flush=True)
-                msg = b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"
-                self.send_response(503)
-                self.send_header("Content-Length", str(len(msg)))
-                self.end_headers()
-                self.wfile.write(msg)
+                self.s3_error(503, "SlowDown", "injected")
                 return
             if k <= args.fail_parts + args.drop_parts:
                 with lock:
