@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <cstring>
 #include <random>
 
 #include "engine/sha256.h"
@@ -32,9 +33,21 @@ std::vector<uint8_t> Data(size_t n) {
   return out;
 }
 
+// Incompressible data (random bytes), like media or already-compressed files.
+std::vector<uint8_t> RandomData(size_t n) {
+  std::mt19937_64 rng(7);
+  std::vector<uint8_t> out(n);
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  return out;
+}
+
+// Second argument: 1 = probe for incompressible chunks (the default), 0 = off.
 void BM_ZstdCompress(benchmark::State& state) {
   auto data = Data(static_cast<size_t>(state.range(0)));
-  ZstdCompress z(ZstdOptions{3}, 1);
+  ZstdCompress z(ZstdOptions{.level = 3, .probe_incompressible = state.range(1) != 0}, 1);
   Buffer out;
   for (auto _ : state) {
     if (!z.CompressFrame(data, out).ok()) state.SkipWithError("compress failed");
@@ -42,7 +55,19 @@ void BM_ZstdCompress(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_ZstdCompress)->Arg(1 << 20)->Arg(4 << 20)->Arg(16 << 20)->UseRealTime();
+BENCHMARK(BM_ZstdCompress)->ArgsProduct({{1 << 20, 4 << 20, 16 << 20}, {1, 0}})->UseRealTime();
+
+void BM_ZstdCompressIncompressible(benchmark::State& state) {
+  auto data = RandomData(static_cast<size_t>(state.range(0)));
+  ZstdCompress z(ZstdOptions{.level = static_cast<int>(state.range(2)), .probe_incompressible = state.range(1) != 0}, 1);
+  Buffer out;
+  for (auto _ : state) {
+    if (!z.CompressFrame(data, out).ok()) state.SkipWithError("compress failed");
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ZstdCompressIncompressible)->ArgsProduct({{4 << 20}, {1, 0}, {3, 19}})->UseRealTime();
 
 void BM_ZstdDecompress(benchmark::State& state) {
   auto data = Data(static_cast<size_t>(state.range(0)));

@@ -7,43 +7,87 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/blocking_queue.h"
+#include "engine/status_macros.h"
 #include "engine/thread_priority.h"
 
 namespace hab {
 
-ZstdCCtxPtr ZstdCompress::Borrow() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!pool_.empty()) {
-      ZstdCCtxPtr c = std::move(pool_.back());
-      pool_.pop_back();
-      return c;
-    }
-  }
+namespace {
+
+ZstdCCtxPtr NewCCtx(int level) {
   ZstdCCtxPtr c(ZSTD_createCCtx());
   if (c) {
-    ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, options_.level);
+    ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(c.get(), ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(c.get(), ZSTD_c_contentSizeFlag, 1);
   }
   return c;
 }
 
-void ZstdCompress::Return(ZstdCCtxPtr c) {
+// zstd's fast mode with a large acceleration: on data without matches it
+// steps through the input quickly and emits raw blocks.
+constexpr int kStoreLevel = -1000;
+
+}  // namespace
+
+std::unique_ptr<ZstdCompress::Contexts> ZstdCompress::Borrow() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<Contexts> c = std::move(pool_.back());
+      pool_.pop_back();
+      return c;
+    }
+  }
+  auto c = std::make_unique<Contexts>();
+  c->level = NewCCtx(options_.level);
+  return c;
+}
+
+void ZstdCompress::Return(std::unique_ptr<Contexts> c) {
   absl::MutexLock lock(&mu_);
   pool_.push_back(std::move(c));
 }
 
+absl::StatusOr<bool> ZstdCompress::Incompressible(Contexts& c, std::span<const uint8_t> in) {
+  if (!options_.probe_incompressible || in.size() < kProbeMinBytes) return false;
+  if (!c.probe) {
+    c.probe = NewCCtx(1);
+    if (!c.probe) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+    // Only the compressed size matters: no checksum or size fields.
+    ZSTD_CCtx_setParameter(c.probe.get(), ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(c.probe.get(), ZSTD_c_contentSizeFlag, 0);
+  }
+  // Each slice on its own, so one compressible region is not drowned in the
+  // statistics of the others.
+  const size_t step = (in.size() - kProbeSliceBytes) / (kProbeSlices - 1);
+  uint8_t out[ZSTD_COMPRESSBOUND(kProbeSliceBytes)];
+  for (int i = 0; i < kProbeSlices; ++i) {
+    size_t n = ZSTD_compress2(c.probe.get(), out, sizeof out, in.data() + i * step, kProbeSliceBytes);
+    if (ZSTD_isError(n)) {
+      c.probe.reset();  // may be left mid-frame
+      return absl::InternalError(absl::StrCat("zstd probe: ", ZSTD_getErrorName(n)));
+    }
+    if (n * 100 < kProbeSliceBytes * 99) return false;  // saves 1 % or more
+  }
+  return true;
+}
+
 absl::Status ZstdCompress::CompressFrame(std::span<const uint8_t> in, Buffer& out) {
-  ZstdCCtxPtr c = Borrow();
-  if (!c) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+  std::unique_ptr<Contexts> c = Borrow();
+  if (!c->level) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+  HAB_ASSIGN_OR_RETURN(bool store, Incompressible(*c, in));
+  if (store && !c->store) c->store = NewCCtx(kStoreLevel);
+  if (store && !c->store) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+  ZstdCCtxPtr& cctx = store ? c->store : c->level;
   out = Buffer(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compress2(c.get(), out.data(), out.capacity(), in.data(), in.size());
+  size_t n = ZSTD_compress2(cctx.get(), out.data(), out.capacity(), in.data(), in.size());
   if (ZSTD_isError(n)) {
-    // The context may be left mid-frame: drop it rather than return it.
+    // The context may be left mid-frame: drop them rather than return them.
     return absl::InternalError(absl::StrCat("zstd compress: ", ZSTD_getErrorName(n)));
   }
   out.resize(n);
+  if (store) stored_frames_.fetch_add(1, std::memory_order_relaxed);
   Return(std::move(c));
   return absl::OkStatus();
 }

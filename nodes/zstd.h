@@ -8,6 +8,14 @@
 // (docs/performance.md). Per-call compression contexts come from a pool, so
 // Process is safe to call concurrently.
 //
+// Incompressible input (media, compressed files, encrypted data, pg_dump's
+// own compressed output) is not worth the level's search: before a chunk of
+// at least kProbeMinBytes is compressed, kProbeSlices evenly spread slices of
+// it are compressed one by one at level 1; if none saves 1 %, the chunk is
+// framed by zstd's fastest setting instead (still a standard zstd frame with
+// content size and checksum, a few bytes larger than the input). A chunk in
+// which any sampled slice compresses gets the configured level.
+//
 // ZstdDecompressor is the streaming inverse, used on the restore writer
 // thread: it accepts arbitrary input pieces and hands out bounded output
 // pieces, and Finish() reports a truncated stream as kDataLoss.
@@ -15,12 +23,14 @@
 
 #include <zstd.h>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/node.h"
 
@@ -28,6 +38,8 @@ namespace hab {
 
 struct ZstdOptions {
   int level = 3;  // 1..22
+  // Probe each chunk and store incompressible ones cheaply (see above).
+  bool probe_incompressible = true;
 };
 
 struct ZstdCCtxDeleter {
@@ -49,15 +61,28 @@ class ZstdCompress : public Transform {
 
   // Compresses one buffer into one frame (exposed for tests and benchmarks).
   absl::Status CompressFrame(std::span<const uint8_t> in, Buffer& out);
+  // Frames that took the incompressible path so far.
+  uint64_t stored_frames() const { return stored_frames_.load(std::memory_order_relaxed); }
+
+  static constexpr size_t kProbeMinBytes = 256 << 10;
+  static constexpr int kProbeSlices = 8;
+  static constexpr size_t kProbeSliceBytes = 2 << 10;
 
  private:
-  ZstdCCtxPtr Borrow();
-  void Return(ZstdCCtxPtr c);
+  // One thread's contexts: the configured level, the probe (level 1) and
+  // the incompressible path (zstd's fastest setting), created on first use.
+  struct Contexts {
+    ZstdCCtxPtr level, probe, store;
+  };
+  std::unique_ptr<Contexts> Borrow();
+  void Return(std::unique_ptr<Contexts> c);
+  absl::StatusOr<bool> Incompressible(Contexts& c, std::span<const uint8_t> in);
 
   ZstdOptions options_;
   int concurrency_;
+  std::atomic<uint64_t> stored_frames_{0};
   absl::Mutex mu_;
-  std::vector<ZstdCCtxPtr> pool_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Contexts>> pool_ ABSL_GUARDED_BY(mu_);
 };
 
 class ZstdDecompressor {

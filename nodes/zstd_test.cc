@@ -77,6 +77,69 @@ TEST(Zstd, ByteAtATimeDecompression) {
   EXPECT_EQ(back, data);
 }
 
+std::vector<uint8_t> Decode(const Buffer& frame) {
+  std::vector<uint8_t> back(ZSTD_getFrameContentSize(frame.data(), frame.size()));
+  size_t n = ZSTD_decompress(back.data(), back.size(), frame.data(), frame.size());
+  EXPECT_FALSE(ZSTD_isError(n)) << ZSTD_getErrorName(n);
+  back.resize(ZSTD_isError(n) ? 0 : n);
+  return back;
+}
+
+TEST(Zstd, IncompressibleChunkTakesTheCheapPathAndStaysAStandardFrame) {
+  std::vector<uint8_t> data = RandomBytes(4 << 20, 11);
+  ZstdCompress z(ZstdOptions{3}, 1);
+  Buffer frame;
+  ASSERT_TRUE(z.CompressFrame(data, frame).ok());
+  EXPECT_EQ(z.stored_frames(), 1u);
+  // Raw blocks: a header per 128 KiB block, the frame header and checksum.
+  EXPECT_LE(frame.size(), data.size() + 200);
+  EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), data.size());
+  EXPECT_EQ(Decode(frame), data);
+}
+
+TEST(Zstd, CompressibleChunkGetsTheConfiguredLevelUnchanged) {
+  std::vector<uint8_t> data = RandomBytes(4 << 20, 12, /*compressible=*/true);
+  ZstdCompress z(ZstdOptions{3}, 1);
+  Buffer frame;
+  ASSERT_TRUE(z.CompressFrame(data, frame).ok());
+  EXPECT_EQ(z.stored_frames(), 0u);
+  // Byte for byte what a plain level-3 frame with checksum and size is.
+  ZstdCCtxPtr c(ZSTD_createCCtx());
+  ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, 3);
+  ZSTD_CCtx_setParameter(c.get(), ZSTD_c_checksumFlag, 1);
+  std::vector<uint8_t> want(ZSTD_compressBound(data.size()));
+  want.resize(ZSTD_compress2(c.get(), want.data(), want.size(), data.data(), data.size()));
+  EXPECT_EQ(std::vector<uint8_t>(frame.data(), frame.data() + frame.size()), want);
+}
+
+TEST(Zstd, OneCompressibleSampleKeepsTheLevel) {
+  // Random data with one text region that covers only the first probe
+  // slice: the probe sees a saving and the chunk is compressed normally.
+  std::vector<uint8_t> data = RandomBytes(4 << 20, 13);
+  std::vector<uint8_t> text = RandomBytes(64 << 10, 14, /*compressible=*/true);
+  std::copy(text.begin(), text.end(), data.begin());
+  ZstdCompress z(ZstdOptions{3}, 1);
+  Buffer frame;
+  ASSERT_TRUE(z.CompressFrame(data, frame).ok());
+  EXPECT_EQ(z.stored_frames(), 0u);
+  EXPECT_LT(frame.size(), data.size() - (16 << 10));  // the text region did compress
+  EXPECT_EQ(Decode(frame), data);
+}
+
+TEST(Zstd, SmallChunksAndTheOptionOffAreNotProbed) {
+  ZstdCompress z(ZstdOptions{3}, 1);
+  Buffer frame;
+  std::vector<uint8_t> small = RandomBytes(ZstdCompress::kProbeMinBytes - 1, 15);
+  ASSERT_TRUE(z.CompressFrame(small, frame).ok());
+  EXPECT_EQ(z.stored_frames(), 0u);
+  EXPECT_EQ(Decode(frame), small);
+  ZstdCompress off(ZstdOptions{.level = 3, .probe_incompressible = false}, 1);
+  std::vector<uint8_t> big = RandomBytes(1 << 20, 16);
+  ASSERT_TRUE(off.CompressFrame(big, frame).ok());
+  EXPECT_EQ(off.stored_frames(), 0u);
+  EXPECT_EQ(Decode(frame), big);
+}
+
 }  // namespace
 }  // namespace hab
 
