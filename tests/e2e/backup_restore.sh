@@ -10,7 +10,8 @@ printf 'hello\n' > "$S/deep/a/b/c/d/e/f/g/leaf.txt"
 long=$(printf 'n%.0s' $(seq 1 200))
 printf 'long name\n' > "$S/$long"
 printf 'snowman ☃\n' > "$S/ünïcødé dir/fïlé ☃.txt"
-head -c 5000000 /dev/urandom > "$S/random.bin"
+# 9 MB: at least one whole 4 MiB chunk of random bytes, stored by zstd's fast path.
+head -c 9000000 /dev/urandom > "$S/random.bin"
 seq 1 300000 > "$S/numbers.txt"
 ln -s numbers.txt "$S/rel-link"
 ln -s /etc/hostname "$S/abs-link"
