@@ -28,6 +28,8 @@ ZstdCCtxPtr NewCCtx(int level) {
 // steps through the input quickly and emits raw blocks.
 constexpr int kStoreLevel = -1000;
 
+absl::Status NoContext() { return absl::ResourceExhaustedError("zstd: cannot allocate a compression context"); }
+
 }  // namespace
 
 std::unique_ptr<ZstdCompress::Contexts> ZstdCompress::Borrow() {
@@ -53,7 +55,7 @@ absl::StatusOr<bool> ZstdCompress::Incompressible(Contexts& c, std::span<const u
   if (!options_.probe_incompressible || in.size() < kProbeMinBytes) return false;
   if (!c.probe) {
     c.probe = NewCCtx(1);
-    if (!c.probe) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+    if (!c.probe) return NoContext();
     // Only the compressed size matters: no checksum or size fields.
     ZSTD_CCtx_setParameter(c.probe.get(), ZSTD_c_checksumFlag, 0);
     ZSTD_CCtx_setParameter(c.probe.get(), ZSTD_c_contentSizeFlag, 0);
@@ -75,10 +77,12 @@ absl::StatusOr<bool> ZstdCompress::Incompressible(Contexts& c, std::span<const u
 
 absl::Status ZstdCompress::CompressFrame(std::span<const uint8_t> in, Buffer& out) {
   std::unique_ptr<Contexts> c = Borrow();
-  if (!c->level) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+  if (!c->level) return NoContext();
   HAB_ASSIGN_OR_RETURN(bool store, Incompressible(*c, in));
-  if (store && !c->store) c->store = NewCCtx(kStoreLevel);
-  if (store && !c->store) return absl::ResourceExhaustedError("zstd: cannot allocate a compression context");
+  if (store && !c->store) {
+    c->store = NewCCtx(kStoreLevel);
+    if (!c->store) return NoContext();
+  }
   ZstdCCtxPtr& cctx = store ? c->store : c->level;
   out = Buffer(ZSTD_compressBound(in.size()));
   size_t n = ZSTD_compress2(cctx.get(), out.data(), out.capacity(), in.data(), in.size());
