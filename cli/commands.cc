@@ -270,6 +270,12 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   for (const auto& w : result.warnings) Warn(w);
   for (const auto& s : result.sources) {
     for (const auto& w : s.warnings) Warn(absl::StrCat(s.name, ": ", w));
+    if (s.zstd_frames > 0) {
+      // Why an archive is as large as its source: data that was compressed
+      // or encrypted already.
+      Trace(absl::StrCat(s.name, ": zstd: ", s.zstd_stored_frames, " of ", s.zstd_frames,
+                         " chunks incompressible (stored, not compressed)"));
+    }
     if (s.status.ok()) {
       Info(absl::StrCat(s.name, ": ok ", s.archive_key, " (", s.bytes_in, " bytes in, ", s.bytes_out,
                         " bytes out, ", s.members, " members, verification ", s.verification, ")"));

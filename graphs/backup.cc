@@ -322,6 +322,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
   std::optional<bool> mariadb;
   std::vector<size_t> added;  // plan index of each branch handed to the graph
   std::vector<std::shared_ptr<ArchiveDigest>> digests;
+  std::vector<const ZstdCompress*> zstds(plan.branches.size(), nullptr);
   for (size_t i = 0; i < plan.branches.size(); ++i) {
     const PlanBranch& b = plan.branches[i];
     const SourceSpec& s = spec.sources[i];
@@ -364,8 +365,9 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
       }
       bs.source = MaybeFaulty(std::make_unique<DumpSource>(std::move(d), ds), fault);
     }
-    bs.transforms.push_back(MaybeFaulty(
-        std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism), fault));
+    auto zstd = std::make_unique<ZstdCompress>(ZstdOptions{spec.zstd_level}, spec.parallelism);
+    zstds[i] = zstd.get();  // owned by the graph, which outlives the results below
+    bs.transforms.push_back(MaybeFaulty(std::move(zstd), fault));
     bs.transforms.push_back(MaybeFaulty(std::make_unique<ChunkerNode>(age::kChunkSize), fault));
     auto enc = AgeEncrypt::Create(*rec_or, spec.parallelism);
     if (!enc.ok()) {
@@ -396,6 +398,8 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const std:
     r.status = runs[k].status;
     r.bytes_in = stats[i]->stream_bytes + dump_stats[i]->bytes;
     r.members = stats[i]->members;
+    r.zstd_frames = zstds[i]->frames();
+    r.zstd_stored_frames = zstds[i]->stored_frames();
     r.bytes_out = digests[i]->bytes;
     r.sha256 = digests[i]->sha256_hex;
     r.seconds = runs[k].seconds;

@@ -22,6 +22,8 @@ struct SourceResult {
   uint64_t bytes_out = 0;  // archive bytes
   std::string sha256;
   uint64_t members = 0;
+  uint64_t zstd_frames = 0;         // one per chunk
+  uint64_t zstd_stored_frames = 0;  // of those, found incompressible (stored, not compressed)
   std::string verification = "none";  // none | ok | failed: ...
   double seconds = 0;
   std::vector<std::string> warnings;

@@ -91,6 +91,7 @@ absl::Status ZstdCompress::CompressFrame(std::span<const uint8_t> in, Buffer& ou
     return absl::InternalError(absl::StrCat("zstd compress: ", ZSTD_getErrorName(n)));
   }
   out.resize(n);
+  frames_.fetch_add(1, std::memory_order_relaxed);
   if (store) stored_frames_.fetch_add(1, std::memory_order_relaxed);
   Return(std::move(c));
   return absl::OkStatus();

@@ -61,7 +61,8 @@ class ZstdCompress : public Transform {
 
   // Compresses one buffer into one frame (exposed for tests and benchmarks).
   absl::Status CompressFrame(std::span<const uint8_t> in, Buffer& out);
-  // Frames that took the incompressible path so far.
+  // Frames made so far, and how many of them took the incompressible path.
+  uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   uint64_t stored_frames() const { return stored_frames_.load(std::memory_order_relaxed); }
 
   static constexpr size_t kProbeMinBytes = 256 << 10;
@@ -80,6 +81,7 @@ class ZstdCompress : public Transform {
 
   ZstdOptions options_;
   int concurrency_;
+  std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> stored_frames_{0};
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Contexts>> pool_ ABSL_GUARDED_BY(mu_);

@@ -26,8 +26,14 @@ touch -d '2001-02-03 04:05:06' "$S/numbers.txt" "$S/deep/a"
 EXTRA='    exclude: ["**/node_modules", "*.log"]' SOURCE_NAME=tree write_config "$T/br.yml" "$S"
 # Move the exclude line under the source (write_config appends EXTRA at the end).
 sed -i '/^    exclude:/d' "$T/br.yml"; sed -i "s|^      - $S\$|      - $S\n    exclude: [\"**/node_modules\", \"*.log\"]|" "$T/br.yml"
-"$BIN" --config "$T/br.yml" run
+"$BIN" --debug --config "$T/br.yml" run 2> >(tee "$T/run.err" >&2)
 [ "$(archives)" = 1 ] || fail "expected one archive"
+# --debug says how many chunks zstd found incompressible (random.bin's).
+line=$(grep -E '^hostatlas-backup: trace: tree: zstd: [0-9]+ of [0-9]+ chunks incompressible' "$T/run.err") ||
+  fail "no zstd trace line"
+read -r n m < <(sed -E 's/.*zstd: ([0-9]+) of ([0-9]+) chunks.*/\1 \2/' <<< "$line")
+[ "$n" -ge 1 ] && [ "$n" -lt "$m" ] || fail "zstd trace: $line"
+ok "--debug: $n of $m chunks incompressible"
 no_partials || fail ".partial left behind"
 A=$(ls "$T/dest"/*.zst.age)
 case "$(basename "$A")" in hostatlas-backup-tree-[0-9]*T[0-9]*Z.tar.zst.age) ok "archive name $(basename "$A")";; *) fail "bad name $A";; esac
