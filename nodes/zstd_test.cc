@@ -91,6 +91,7 @@ TEST(Zstd, IncompressibleChunkTakesTheCheapPathAndStaysAStandardFrame) {
   Buffer frame;
   ASSERT_TRUE(z.CompressFrame(data, frame).ok());
   EXPECT_EQ(z.stored_frames(), 1u);
+  EXPECT_EQ(z.frames(), 1u);
   // Raw blocks: a header per 128 KiB block, the frame header and checksum.
   EXPECT_LE(frame.size(), data.size() + 200);
   EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), data.size());
@@ -137,6 +138,8 @@ TEST(Zstd, SmallChunksAndTheOptionOffAreNotProbed) {
   std::vector<uint8_t> big = RandomBytes(1 << 20, 16);
   ASSERT_TRUE(off.CompressFrame(big, frame).ok());
   EXPECT_EQ(off.stored_frames(), 0u);
+  EXPECT_EQ(off.frames(), 1u);
+  EXPECT_EQ(z.frames(), 1u);  // every frame is counted, stored or not
   EXPECT_EQ(Decode(frame), big);
 }
 
