@@ -26,7 +26,11 @@ touch -d '2001-02-03 04:05:06' "$S/numbers.txt" "$S/deep/a"
 EXTRA='    exclude: ["**/node_modules", "*.log"]' SOURCE_NAME=tree write_config "$T/br.yml" "$S"
 # Move the exclude line under the source (write_config appends EXTRA at the end).
 sed -i '/^    exclude:/d' "$T/br.yml"; sed -i "s|^      - $S\$|      - $S\n    exclude: [\"**/node_modules\", \"*.log\"]|" "$T/br.yml"
-"$BIN" --debug --config "$T/br.yml" run 2> >(tee "$T/run.err" >&2)
+# stderr to a file first (a `tee` in a process substitution may not have
+# written everything yet when the grep below reads it), then shown.
+rc=0; "$BIN" --debug --config "$T/br.yml" run 2> "$T/run.err" || rc=$?
+cat "$T/run.err" >&2
+[ "$rc" = 0 ] || fail "run exited $rc"
 [ "$(archives)" = 1 ] || fail "expected one archive"
 # --debug says how many chunks zstd found incompressible (random.bin's).
 line=$(grep -E '^hostatlas-backup: trace: tree: zstd: [0-9]+ of [0-9]+ chunks incompressible' "$T/run.err") ||
