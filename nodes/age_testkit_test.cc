@@ -1,4 +1,4 @@
-// Runs every vector of the public age test kit (../shared/testdata/age-testkit,
+// Runs every vector of the public age test kit (tests/data/age-testkit,
 // see its FORMAT.md) through our decryptor and checks the exact outcome.
 #include <sodium.h>
 #include <zlib.h>
@@ -21,7 +21,7 @@
 namespace hab::age {
 namespace {
 
-const char kKitDir[] = "../shared/testdata/age-testkit";
+const char kKitDir[] = "tests/data/age-testkit";
 
 struct Vector {
   std::string name;
@@ -106,7 +106,7 @@ TEST(AgeTestKit, EveryVector) {
     if (e.path().filename() != "FORMAT.md") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
-  ASSERT_EQ(files.size(), 143u) << "the kit has 143 vectors; is ../shared present?";
+  ASSERT_EQ(files.size(), 143u) << "the kit has 143 vectors; is tests/data/age-testkit complete?";
   int checked = 0, unsupported = 0;
   for (const auto& path : files) {
     Vector v = Load(path);

@@ -1,4 +1,4 @@
-// SigV4 against the AWS test suites in ../shared/testdata/sigv4 (see its
+// SigV4 against the AWS test suites in tests/data/sigv4 (see its
 // FORMAT.md for which vectors apply to S3) and the S3 worked examples.
 #include "nodes/s3_sigv4.h"
 
@@ -17,7 +17,7 @@ namespace hab {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kRoot = "../shared/testdata/sigv4";
+const fs::path kRoot = "tests/data/sigv4";
 
 std::string Slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
