@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/output.h"
+#include "cli/run_lock.h"
 #include "engine/file_util.h"
 #include "engine/unique_fd.h"
 #include "graphs/backup.h"
@@ -69,51 +70,6 @@ bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::strin
   }
   return false;
 }
-
-// The per-config lock: flock(LOCK_EX|LOCK_NB), released by the kernel when
-// the process dies however it dies. The file names the holder.
-class RunLock {
- public:
-  static std::string PathFor(const std::string& config_path) {
-    std::string stem = Basename(config_path);
-    for (const char* ext : {".yml", ".yaml"}) {
-      if (absl::EndsWith(stem, ext)) stem = stem.substr(0, stem.size() - strlen(ext));
-    }
-    std::string dir;
-    if (::geteuid() == 0) {
-      dir = "/var/lock";
-    } else if (const char* rt = std::getenv("XDG_RUNTIME_DIR"); rt && *rt) {
-      dir = rt;
-    } else {
-      // No XDG_RUNTIME_DIR (cron without a session): a private per-user
-      // directory under /tmp, documented in docs/config.md.
-      dir = absl::StrCat("/tmp/hostatlas-backup-", ::getuid());
-      ::mkdir(dir.c_str(), 0700);
-    }
-    return absl::StrCat(dir, "/hostatlas-backup-", stem, ".lock");
-  }
-
-  absl::Status Acquire(const std::string& config_path) {
-    path_ = PathFor(config_path);
-    fd_.reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd_) return ErrnoStatus(errno, "open lock file", path_);
-    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-      std::string holder = "unknown";
-      if (auto text = ReadFile(path_, 4096); text.ok()) holder = std::string(absl::StripTrailingAsciiWhitespace(*text));
-      return absl::FailedPreconditionError(absl::StrCat(
-          "another run of this config is in progress (lock ", path_, " held by ", holder, ")"));
-    }
-    std::string me = absl::StrCat("pid ", ::getpid(), " started ", Rfc3339Utc(std::time(nullptr)), "\n");
-    if (::ftruncate(fd_.get(), 0) == 0) {
-      (void)!::pwrite(fd_.get(), me.data(), me.size(), 0);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  std::string path_;
-  UniqueFd fd_;  // closing it releases the lock
-};
 
 }  // namespace
 

@@ -22,6 +22,16 @@ std::string SourceSpec::extension() const {
   return "tar";
 }
 
+bool ValidSourceName(absl::string_view name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return name[0] != '.' && name[0] != '-';
+}
+
 absl::StatusOr<uint64_t> ParseSize(const std::string& text) {
   std::string t(absl::StripAsciiWhitespace(text));
   size_t i = 0;
@@ -177,14 +187,6 @@ class Validator {
   std::vector<ConfigProblem> problems_;
 };
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 100) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return name[0] != '.' && name[0] != '-';
-}
-
 void ParseSource(Validator& v, const YAML::Node& n, const std::string& key, BackupSpec& spec,
                  std::set<std::string>& names) {
   if (!n.IsMap()) {
@@ -228,7 +230,7 @@ void ParseSource(Validator& v, const YAML::Node& n, const std::string& key, Back
               absl::StrCat("unknown source type \"", s.type, "\" (files, postgres, mysql, mariadb)"));
   }
   v.Str(n, "name", key, s.name, true);
-  if (!s.name.empty() && !ValidName(s.name)) {
+  if (!s.name.empty() && !ValidSourceName(s.name)) {
     v.Problem(n["name"], Validator::Join(key, "name"),
               "must be 1-100 characters of letters, digits, '-', '_' or '.', not starting with '.' or '-'");
   } else if (!s.name.empty() && !names.insert(s.name).second) {

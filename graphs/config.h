@@ -83,6 +83,12 @@ struct BackupSpec {
   std::string staging_dir;
 };
 
+// Source names: 1-100 of [A-Za-z0-9._-], not starting with '.' or '-'. The
+// same rule gates every name parsed from an archive key, so nothing read
+// from a destination listing or from `restore --from` can become a path
+// component such as "..".
+bool ValidSourceName(absl::string_view name);
+
 // Parses "64MiB", "1GiB", "512KiB", "1048576", "10MB" (decimal) into bytes.
 absl::StatusOr<uint64_t> ParseSize(const std::string& text);
 

@@ -124,6 +124,20 @@ TEST(Plan, ArchiveNamesRoundTripAndForeignFilesAreNotOurs) {
   EXPECT_EQ(ExpandTemplate("/b/{{ hostname }}/{{date}}", "h", 1764133200), "/b/h/2025-11-26");
 }
 
+// Issue 15.2: a key from a listing or from `restore --from` must not carry
+// a source part that becomes a path component outside the restore target.
+TEST(Plan, ArchiveNamesWithHostileSourcesAreNotOurs) {
+  for (const char* bad : {"hostatlas-backup-..-20250201T000000Z.tar.zst.age",
+                          "hostatlas-backup-.-20250201T000000Z.tar.zst.age",
+                          "hostatlas-backup-.hidden-20250201T000000Z.tar.zst.age",
+                          "hostatlas-backup--x-20250201T000000Z.tar.zst.age",
+                          "hostatlas-backup-a/b-20250201T000000Z.tar.zst.age",
+                          "hostatlas-backup-a b-20250201T000000Z.sql.zst.age"}) {
+    EXPECT_FALSE(ParseArchiveName(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(ParseArchiveName("hostatlas-backup-a.b_c-20250201T000000Z.sql.zst.age").has_value());
+}
+
 TEST(Plan, ChunkSizeFollowsTheBudget) {
   EXPECT_EQ(ChunkBytesFor(256u << 20), 4u << 20);
   EXPECT_EQ(ChunkBytesFor(2u << 20), 64u << 10);

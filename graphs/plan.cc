@@ -35,7 +35,7 @@ std::optional<ParsedArchiveName> ParseArchiveName(const std::string& name) {
     if (!ok) return std::nullopt;
   }
   p.source = mid.substr(0, mid.size() - 17);
-  if (p.source.empty()) return std::nullopt;
+  if (!ValidSourceName(p.source)) return std::nullopt;
   return p;
 }
 
