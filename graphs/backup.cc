@@ -69,7 +69,8 @@ uint64_t S3FixedBytes(const BackupSpec& spec) {
 }
 
 absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
-                                                              const PlanContext& pc) {
+                                                              const PlanContext& pc,
+                                                              DestinationUse use) {
   const DestinationSpec& d = spec.destination;
   if (d.type == "local") {
     return std::unique_ptr<Destination>(new LocalDestination(DestinationRoot(spec, pc)));
@@ -82,6 +83,12 @@ absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& s
     o.endpoint.path_style = d.path_style.value_or(!absl::StrContains(d.endpoint, ".amazonaws.com"));
     o.endpoint.ca_file = d.ca_file;
     o.endpoint.timeout_seconds = d.timeout_seconds;
+    o.endpoint.cancel = pc.cancel;
+    if (use == DestinationUse::kPreflight) {
+      // Pre-flight answers quickly or says why: one attempt, a short wait.
+      o.endpoint.timeout_seconds = std::min(d.timeout_seconds, kPreflightTimeoutSeconds);
+      o.max_attempts = 1;
+    }
     HAB_ASSIGN_OR_RETURN(o.endpoint.access_key_id,
                          S3Credential(d.access_key_id, d.access_key_id_file, "AWS_ACCESS_KEY_ID", "access_key_id"));
     HAB_ASSIGN_OR_RETURN(o.endpoint.secret_access_key,
@@ -90,7 +97,8 @@ absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& s
     o.prefix = DestinationRoot(spec, pc);
     o.part_size = d.part_size;
     o.concurrency = S3PartConcurrency(spec);
-    return std::unique_ptr<Destination>(new S3Destination(std::move(o)));
+    HAB_ASSIGN_OR_RETURN(std::unique_ptr<S3Destination> s3, S3Destination::Connect(std::move(o)));
+    return std::unique_ptr<Destination>(std::move(s3));
   }
   // TODO(SFTP issue): the sftp destination.
   return absl::UnimplementedError(
@@ -282,7 +290,7 @@ std::vector<std::string> Preflight(const BackupSpec& spec, PlanContext& pc) {
         spec.destination.part_size, " bytes for each of ", spec.sources.size(),
         " sources\nhint: raise performance.memory_limit or lower destination.part_size"));
   }
-  auto dest = OpenDestination(spec, pc);
+  auto dest = OpenDestination(spec, pc, DestinationUse::kPreflight);
   if (!dest.ok()) {
     problems.push_back(absl::StrCat("destination: ", spec.destination.type, ": ", dest.status().message()));
   } else {

@@ -37,8 +37,13 @@ struct BackupResult {
   bool ok() const;
 };
 
+// kPreflight: network destinations try once, with a short timeout
+// (kPreflightTimeoutSeconds at most), so pre-flight is quick to report.
+enum class DestinationUse { kRun, kPreflight };
+inline constexpr int kPreflightTimeoutSeconds = 10;
 absl::StatusOr<std::unique_ptr<Destination>> OpenDestination(const BackupSpec& spec,
-                                                              const PlanContext& pc);
+                                                              const PlanContext& pc,
+                                                              DestinationUse use = DestinationUse::kRun);
 // S3: parts in flight per source that fit the memory budget (0: none fit),
 // and the fixed bytes each branch leases for its part buffers.
 int S3PartConcurrency(const BackupSpec& spec);

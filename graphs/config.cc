@@ -12,7 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "engine/file_util.h"
 #include "nodes/age_format.h"
-#include "nodes/s3_client.h"
+#include "net/url.h"
 
 namespace hab {
 
@@ -290,13 +290,11 @@ void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
     v.Int(n, "timeout_seconds", key, 1, 86400, timeout);
     d.timeout_seconds = static_cast<int>(timeout);
     v.Str(n, "ca_file", key, d.ca_file);
-    if (!d.endpoint.empty() && d.endpoint.rfind("https://", 0) != 0) {
+    if (!d.endpoint.empty()) {
       // TLS verification is always on; plain http only on loopback (tests).
-      bool loopback = IsLoopbackHttp(d.endpoint);
-      if (!loopback) {
-        v.Problem(n["endpoint"], "destination.endpoint",
-                  "must start with https:// (plain http is accepted only for loopback test servers)");
-      }
+      auto url = ParseBaseUrl(d.endpoint, "endpoint");
+      absl::Status st = url.ok() ? CheckTransportPolicy(*url, "endpoint") : url.status();
+      if (!st.ok()) v.Problem(n["endpoint"], "destination.endpoint", std::string(st.message()));
     }
   } else if (!d.type.empty()) {
     v.Problem(n["type"], "destination.type", absl::StrCat("unknown destination type \"", d.type, "\" (local, sftp, s3)"));

@@ -61,7 +61,8 @@ struct DestinationSpec {
   std::optional<bool> path_style;
   uint64_t part_size = 16ull << 20;
   int concurrency = 4;
-  int timeout_seconds = 300;  // per S3 request; a stall this long also counts
+  // Connect timeout and the longest wait without progress, per request.
+  int timeout_seconds = 30;
   std::string ca_file;
 };
 

@@ -5,7 +5,9 @@
 // secrets print as "<redacted>".
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +55,9 @@ size_t ChunkBytesFor(uint64_t memory_limit);
 struct PlanContext {
   std::string hostname;
   int64_t now_unix = 0;
+  // The run's cancellation flag (SIGINT/SIGTERM); network waits and child
+  // processes stop when it becomes true. May be null.
+  const std::atomic<bool>* cancel = nullptr;
   // Estimated source bytes per source (files: apparent size of the tree;
   // databases: 0, unknown). Empty when not estimated.
   std::vector<uint64_t> estimates;

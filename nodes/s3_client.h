@@ -1,17 +1,17 @@
-// S3 HTTP layer: libcurl transport, SigV4 signing, error classification,
-// retries as a decorator, and the few XML fields we read.
+// S3 request layer: an S3 request (operation, key, query) becomes a signed
+// HTTP request on the shared transport (net/http.h), and S3's answers
+// become statuses.
 //
-// HttpTransport is the interface; CurlTransport performs one request (one
-// easy handle per request, so transports are safe to use from several
-// threads); RetryingTransport decorates any transport and repeats requests
-// that failed transiently (transport errors, 5xx, 429/SlowDown) with
-// exponential backoff and full jitter. Permanent errors (4xx) are returned at
-// once. Errors name the operation, the key and the server's own <Code> and
+// S3Transport is the interface the S3 destination talks to (a fake in unit
+// tests). MakeSignedTransport builds the URL (path-style or virtual-hosted)
+// and signs it with our SigV4 (s3_sigv4.h) on every attempt;
+// MakeRetryingTransport decorates any transport and repeats requests that
+// failed transiently (transport errors, timeouts, 5xx, 429/SlowDown) per
+// net/retry.h. Errors name the operation, the key and S3's own <Code> and
 // <Message>; no credential ever appears in them.
 #pragma once
 
-#include <cstdint>
-#include <map>
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,7 +19,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "net/http.h"
+#include "net/retry.h"
 
 namespace hab {
 
@@ -29,14 +30,15 @@ struct S3Endpoint {
   std::string bucket;
   bool path_style = true;
   std::string access_key_id;
-  std::string secret_access_key;
+  std::string secret_access_key;  // wiped by the transport that holds it
   std::string ca_file;
-  // Whole request; a transfer that moves no byte for min(60 s, this) also
-  // times out. Both are transient (retried).
-  int timeout_seconds = 300;
+  // Connect timeout, and the longest wait without a byte moving; also
+  // bounds how long a stalled request takes to fail (then retried).
+  int timeout_seconds = 30;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
-struct HttpRequest {
+struct S3Request {
   std::string op;      // "PutObject", for messages
   std::string method;  // GET PUT POST DELETE HEAD
   std::string key;     // object key (empty: the bucket itself)
@@ -48,46 +50,23 @@ struct HttpRequest {
   std::string payload_sha256 = {};
 };
 
-struct HttpResponse {
-  long code = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-};
-
-class HttpTransport {
+class S3Transport {
  public:
-  virtual ~HttpTransport() = default;
-  // Returns the response for any HTTP status; a non-OK status only when the
-  // request did not complete (DNS, TLS, connection, timeout).
-  virtual absl::StatusOr<HttpResponse> Do(const HttpRequest& request) = 0;
+  virtual ~S3Transport() = default;
+  // The response for any HTTP status; a non-OK status only when the
+  // request did not complete (DNS, TLS, connection, timeout, cancelled).
+  virtual absl::StatusOr<HttpResponse> Do(const S3Request& request) = 0;
 };
 
-std::unique_ptr<HttpTransport> MakeCurlTransport(const S3Endpoint& endpoint);
+// kInvalidArgument when the endpoint breaks the transport policy.
+absl::StatusOr<std::unique_ptr<S3Transport>> MakeSignedTransport(const S3Endpoint& endpoint);
+std::unique_ptr<S3Transport> MakeRetryingTransport(std::unique_ptr<S3Transport> inner,
+                                                   RetryPolicy policy = {},
+                                                   const std::atomic<bool>* cancel = nullptr);
 
-struct RetryPolicy {
-  int max_attempts = 6;
-  absl::Duration base_delay = absl::Milliseconds(200);
-  absl::Duration max_delay = absl::Seconds(20);
-};
-std::unique_ptr<HttpTransport> MakeRetryingTransport(std::unique_ptr<HttpTransport> inner,
-                                                     RetryPolicy policy = {});
-
-// Maps an HTTP response to a status: 2xx (and 206) OK; 404 kNotFound; 401/403
-// kPermissionDenied; 409/412 kFailedPrecondition; 501/505 kUnimplemented (never
-// retried); 429 and other 5xx kUnavailable; other
-// 4xx kInvalidArgument. The message carries `op`, the key and S3's error.
-absl::Status HttpStatus(const HttpRequest& request, const HttpResponse& response);
-bool IsTransient(const absl::Status& status);
-
-// Minimal XML helpers for S3 responses.
-std::string XmlUnescape(absl::string_view s);
-std::string XmlEscape(absl::string_view s);
-// Every <tag>...</tag> body, in order (not nested-aware; S3 responses do not
-// nest a tag inside itself).
-std::vector<std::string> XmlAll(absl::string_view xml, absl::string_view tag);
-std::string XmlFirst(absl::string_view xml, absl::string_view tag);
-
-// Whether `endpoint` is plain http on loopback (allowed for tests only).
-bool IsLoopbackHttp(absl::string_view endpoint);
+// Maps an S3 answer to a status (net/http.h's classes), with S3's error
+// <Code> and <Message>: a 200 answer with an <Error> body (as
+// CompleteMultipartUpload may send) is an error too.
+absl::Status S3Status(const S3Request& request, const HttpResponse& response);
 
 }  // namespace hab

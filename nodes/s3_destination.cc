@@ -14,15 +14,16 @@
 #include "absl/time/clock.h"
 #include "engine/blocking_queue.h"
 #include "engine/status_macros.h"
+#include "nodes/s3_xml.h"
 
 namespace hab {
 namespace {
 
 constexpr int kMaxParts = 10000;  // S3's limit on parts per upload
 
-absl::StatusOr<HttpResponse> Call(HttpTransport& t, const HttpRequest& r) {
+absl::StatusOr<HttpResponse> Call(S3Transport& t, const S3Request& r) {
   HAB_ASSIGN_OR_RETURN(HttpResponse resp, t.Do(r));
-  HAB_RETURN_IF_ERROR(HttpStatus(r, resp));
+  HAB_RETURN_IF_ERROR(S3Status(r, resp));
   return resp;
 }
 
@@ -32,7 +33,7 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 
 class S3Writer : public ObjectWriter {
  public:
-  S3Writer(std::shared_ptr<HttpTransport> t, std::string key, uint64_t part_size, int concurrency)
+  S3Writer(std::shared_ptr<S3Transport> t, std::string key, uint64_t part_size, int concurrency)
       : t_(std::move(t)), key_(std::move(key)), part_size_(part_size), concurrency_(concurrency) {
     current_.reserve(part_size_);
   }
@@ -46,7 +47,7 @@ class S3Writer : public ObjectWriter {
   absl::StatusOr<uint64_t> Commit() override {
     if (upload_id_.empty()) {
       // Small object: one PutObject is atomic by itself.
-      HttpRequest r{"PutObject", "PUT", key_, {}, {{"content-type", "application/octet-stream"}},
+      S3Request r{"PutObject", "PUT", key_, {}, {{"content-type", "application/octet-stream"}},
                     current_, part_sha_.FinalHex()};
       HAB_RETURN_IF_ERROR(Call(*t_, r).status());
       committed_ = true;
@@ -61,7 +62,7 @@ class S3Writer : public ObjectWriter {
                       "</ETag></Part>");
     }
     xml += "</CompleteMultipartUpload>";
-    HttpRequest r{"CompleteMultipartUpload", "POST", key_, {{"uploadId", upload_id_}},
+    S3Request r{"CompleteMultipartUpload", "POST", key_, {{"uploadId", upload_id_}},
                   {{"content-type", "application/xml"}}, Bytes(xml)};
     HAB_RETURN_IF_ERROR(Call(*t_, r).status());
     committed_ = true;
@@ -74,7 +75,7 @@ class S3Writer : public ObjectWriter {
     stop_.store(true);  // queued parts are not worth uploading any more
     JoinWorkers();
     if (!upload_id_.empty()) {
-      HttpRequest r{"AbortMultipartUpload", "DELETE", key_, {{"uploadId", upload_id_}}, {}, {}};
+      S3Request r{"AbortMultipartUpload", "DELETE", key_, {{"uploadId", upload_id_}}, {}, {}};
       (void)t_->Do(r);  // best effort: some servers (s3rver) do not implement it
     }
   }
@@ -109,7 +110,7 @@ class S3Writer : public ObjectWriter {
 
   absl::Status Ship() {
     if (upload_id_.empty()) {
-      HttpRequest r{"CreateMultipartUpload", "POST", key_, {{"uploads", ""}},
+      S3Request r{"CreateMultipartUpload", "POST", key_, {{"uploads", ""}},
                     {{"content-type", "application/octet-stream"}}, {}};
       HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*t_, r));
       upload_id_ = XmlFirst(resp.body, "UploadId");
@@ -154,7 +155,7 @@ class S3Writer : public ObjectWriter {
   void WorkLoop() {
     while (auto job = queue_.Pop()) {
       if (stop_.load() || !FirstError().ok()) continue;
-      HttpRequest r{"UploadPart", "PUT", key_,
+      S3Request r{"UploadPart", "PUT", key_,
                     {{"partNumber", std::to_string(job->number)}, {"uploadId", upload_id_}}, {},
                     job->bytes, job->sha256_hex};
       auto resp = Call(*t_, r);
@@ -175,7 +176,7 @@ class S3Writer : public ObjectWriter {
     workers_.clear();
   }
 
-  std::shared_ptr<HttpTransport> t_;
+  std::shared_ptr<S3Transport> t_;
   std::string key_;
   uint64_t part_size_;
   int concurrency_;
@@ -201,7 +202,7 @@ class S3Writer : public ObjectWriter {
 
 class S3Reader : public ObjectReader {
  public:
-  S3Reader(std::shared_ptr<HttpTransport> t, std::string key, uint64_t size, uint64_t range, int concurrency)
+  S3Reader(std::shared_ptr<S3Transport> t, std::string key, uint64_t size, uint64_t range, int concurrency)
       : t_(std::move(t)), key_(std::move(key)), size_(size), range_(range), concurrency_(concurrency) {}
   ~S3Reader() override {
     for (auto& f : inflight_) f.thread.join();
@@ -245,7 +246,7 @@ class S3Reader : public ObjectReader {
     next_offset_ = end + 1;
     auto result = std::make_shared<absl::StatusOr<std::string>>(absl::InternalError("unset"));
     std::thread th([t = t_, key = key_, off, end, result] {
-      HttpRequest r{"GetObject", "GET", key, {}, {{"range", absl::StrCat("bytes=", off, "-", end)}}, {}};
+      S3Request r{"GetObject", "GET", key, {}, {{"range", absl::StrCat("bytes=", off, "-", end)}}, {}};
       auto resp = Call(*t, r);
       if (resp.ok()) {
         *result = std::move(resp->body);
@@ -256,7 +257,7 @@ class S3Reader : public ObjectReader {
     inflight_.push_back({off, result, std::move(th)});
   }
 
-  std::shared_ptr<HttpTransport> t_;
+  std::shared_ptr<S3Transport> t_;
   std::string key_;
   uint64_t size_, range_;
   int concurrency_;
@@ -268,10 +269,16 @@ class S3Reader : public ObjectReader {
 
 }  // namespace
 
-S3Destination::S3Destination(S3Options options, std::unique_ptr<HttpTransport> transport)
-    : options_(std::move(options)) {
-  if (!transport) transport = MakeRetryingTransport(MakeCurlTransport(options_.endpoint));
-  transport_ = std::move(transport);
+S3Destination::S3Destination(S3Options options, std::unique_ptr<S3Transport> transport)
+    : options_(std::move(options)), transport_(std::move(transport)) {}
+
+absl::StatusOr<std::unique_ptr<S3Destination>> S3Destination::Connect(S3Options options) {
+  HAB_ASSIGN_OR_RETURN(std::unique_ptr<S3Transport> signed_transport,
+                       MakeSignedTransport(options.endpoint));
+  RetryPolicy policy;
+  policy.max_attempts = options.max_attempts;
+  auto t = MakeRetryingTransport(std::move(signed_transport), policy, options.endpoint.cancel);
+  return std::make_unique<S3Destination>(std::move(options), std::move(t));
 }
 
 std::string S3Destination::Describe() const {
@@ -300,30 +307,19 @@ absl::StatusOr<std::vector<ObjectInfo>> S3Destination::List(const std::string& p
   std::vector<ObjectInfo> out;
   std::string token;
   do {
-    HttpRequest r{"ListObjectsV2", "GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
+    S3Request r{"ListObjectsV2", "GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
     if (!token.empty()) r.query.push_back({"continuation-token", token});
     HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
-    for (const std::string& c : XmlAll(resp.body, "Contents")) {
-      ObjectInfo o;
-      o.key = XmlFirst(c, "Key");
-      uint64_t size = 0;
-      (void)absl::SimpleAtoi(XmlFirst(c, "Size"), &size);
-      o.size = size;
-      absl::Time t;
-      std::string err;
-      if (absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", XmlFirst(c, "LastModified"), &t, &err)) {
-        o.mtime_unix = absl::ToUnixSeconds(t);
-      }
-      out.push_back(std::move(o));
-    }
-    token = XmlFirst(resp.body, "IsTruncated") == "true" ? XmlFirst(resp.body, "NextContinuationToken") : "";
+    S3ListPage page = ParseListObjectsV2(resp.body);
+    for (auto& o : page.objects) out.push_back({std::move(o.key), o.size, o.mtime_unix});
+    token = std::move(page.next_token);
   } while (!token.empty());
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
 }
 
 absl::StatusOr<ObjectInfo> S3Destination::Stat(const std::string& key) {
-  HttpRequest r{"HeadObject", "HEAD", key, {}, {}, {}};
+  S3Request r{"HeadObject", "HEAD", key, {}, {}, {}};
   HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
   ObjectInfo o;
   o.key = key;
@@ -335,12 +331,12 @@ absl::StatusOr<ObjectInfo> S3Destination::Stat(const std::string& key) {
 }
 
 absl::Status S3Destination::Remove(const std::string& key) {
-  HttpRequest r{"DeleteObject", "DELETE", key, {}, {}, {}};
+  S3Request r{"DeleteObject", "DELETE", key, {}, {}, {}};
   return Call(*transport_, r).status();
 }
 
 absl::Status S3Destination::Probe() {
-  HttpRequest head{"HeadBucket", "HEAD", "", {}, {}, {}};
+  S3Request head{"HeadBucket", "HEAD", "", {}, {}, {}};
   auto resp = transport_->Do(head);
   if (!resp.ok()) return resp.status();
   if (resp->code == 404) {
@@ -349,35 +345,31 @@ absl::Status S3Destination::Probe() {
   if (resp->code == 401 || resp->code == 403) {
     // HEAD answers carry no body: ask again with a GET to get the server's
     // own <Code> and <Message> (SignatureDoesNotMatch, AccessDenied, ...).
-    HttpRequest list{"HeadBucket (ListObjectsV2)", "GET", "", {{"list-type", "2"}, {"max-keys", "1"}}, {}, {}};
+    S3Request list{"HeadBucket (ListObjectsV2)", "GET", "", {{"list-type", "2"}, {"max-keys", "1"}}, {}, {}};
     auto again = transport_->Do(list);
-    if (again.ok() && !HttpStatus(list, *again).ok()) return HttpStatus(list, *again);
+    if (again.ok() && !S3Status(list, *again).ok()) return S3Status(list, *again);
   }
-  HAB_RETURN_IF_ERROR(HttpStatus(head, *resp));
+  HAB_RETURN_IF_ERROR(S3Status(head, *resp));
   std::string key = absl::StrCat(options_.prefix, ".hostatlas-backup-probe-", ::getpid());
   static constexpr uint8_t kProbe[] = {'p', 'r', 'o', 'b', 'e', '\n'};
-  HttpRequest put{"PutObject (probe)", "PUT", key, {}, {}, kProbe};
+  S3Request put{"PutObject (probe)", "PUT", key, {}, {}, kProbe};
   HAB_RETURN_IF_ERROR(Call(*transport_, put).status());
   return Remove(key);
 }
 
 absl::StatusOr<int> S3Destination::AbortOrphanUploads(absl::Duration min_age) {
-  HttpRequest r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
+  S3Request r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
   HAB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(r));
   if (resp.code == 501 || resp.code == 405) return 0;  // not implemented by this server
-  HAB_RETURN_IF_ERROR(HttpStatus(r, resp));
+  HAB_RETURN_IF_ERROR(S3Status(r, resp));
   int aborted = 0;
-  absl::Time cutoff = absl::Now() - min_age;
-  for (const std::string& u : XmlAll(resp.body, "Upload")) {
-    std::string key = XmlFirst(u, "Key"), id = XmlFirst(u, "UploadId");
-    size_t slash = key.rfind('/');
+  int64_t cutoff = absl::ToUnixSeconds(absl::Now() - min_age);
+  for (const S3ListedUpload& u : ParseListMultipartUploads(resp.body)) {
+    size_t slash = u.key.rfind('/');
     // Only our archives: an upload of anything else is not ours to abort.
-    if (!absl::StartsWith(key.substr(slash == std::string::npos ? 0 : slash + 1), "hostatlas-backup-")) continue;
-    absl::Time started;
-    std::string err;
-    if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", XmlFirst(u, "Initiated"), &started, &err)) continue;
-    if (started > cutoff) continue;
-    HttpRequest a{"AbortMultipartUpload", "DELETE", key, {{"uploadId", id}}, {}, {}};
+    if (!absl::StartsWith(u.key.substr(slash == std::string::npos ? 0 : slash + 1), "hostatlas-backup-")) continue;
+    if (u.initiated_unix == 0 || u.initiated_unix > cutoff) continue;
+    S3Request a{"AbortMultipartUpload", "DELETE", u.key, {{"uploadId", u.upload_id}}, {}, {}};
     if (Call(*transport_, a).ok()) ++aborted;
   }
   return aborted;

@@ -29,12 +29,17 @@ struct S3Options {
   std::string prefix;  // already expanded, "" or ending in '/'
   uint64_t part_size = 16ull << 20;
   int concurrency = 4;
+  // Attempts per request (retrying transient failures); pre-flight uses 1.
+  int max_attempts = 6;
 };
 
 class S3Destination : public Destination {
  public:
-  // `transport` may be null: curl wrapped in RetryingTransport.
-  S3Destination(S3Options options, std::unique_ptr<HttpTransport> transport = nullptr);
+  // The real thing: signed requests on curl, retried per options.max_attempts.
+  // kInvalidArgument when the endpoint breaks the transport policy.
+  static absl::StatusOr<std::unique_ptr<S3Destination>> Connect(S3Options options);
+  // Over any transport (unit tests).
+  S3Destination(S3Options options, std::unique_ptr<S3Transport> transport);
   std::string Describe() const override;
   absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key,
                                                        uint64_t size_hint = 0) override;
@@ -57,7 +62,7 @@ class S3Destination : public Destination {
 
  private:
   S3Options options_;
-  std::shared_ptr<HttpTransport> transport_;
+  std::shared_ptr<S3Transport> transport_;
 };
 
 }  // namespace hab

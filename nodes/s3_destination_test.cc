@@ -16,9 +16,9 @@
 namespace hab {
 namespace {
 
-class FakeS3 : public HttpTransport {
+class FakeS3 : public S3Transport {
  public:
-  absl::StatusOr<HttpResponse> Do(const HttpRequest& r) override {
+  absl::StatusOr<HttpResponse> Do(const S3Request& r) override {
     absl::MutexLock lock(&mu_);
     log.push_back(r.op);
     HttpResponse resp;
@@ -102,10 +102,10 @@ struct Rig {
 };
 
 // Answers every request with one status code and counts the requests.
-class FixedStatus : public HttpTransport {
+class FixedStatus : public S3Transport {
  public:
   explicit FixedStatus(int code) : code_(code) {}
-  absl::StatusOr<HttpResponse> Do(const HttpRequest&) override {
+  absl::StatusOr<HttpResponse> Do(const S3Request&) override {
     ++calls;
     HttpResponse resp;
     resp.code = code_;
@@ -119,7 +119,7 @@ class FixedStatus : public HttpTransport {
 
 TEST(RetryingTransport, RetriesTransientStatusesOnlyAndGivesUp) {
   RetryPolicy fast{4, absl::Milliseconds(1), absl::Milliseconds(2)};
-  HttpRequest r{"ListMultipartUploads", "GET", "", {}, {}, {}};
+  S3Request r{"ListMultipartUploads", "GET", "", {}, {}, {}};
   for (auto [code, expect_calls] : std::vector<std::pair<int, int>>{
            {503, 4}, {500, 4}, {429, 4}, {501, 1}, {505, 1}, {403, 1}, {404, 1}, {200, 1}}) {
     auto inner = std::make_unique<FixedStatus>(code);
@@ -132,7 +132,7 @@ TEST(RetryingTransport, RetriesTransientStatusesOnlyAndGivesUp) {
   }
   HttpResponse not_impl;
   not_impl.code = 501;
-  EXPECT_EQ(HttpStatus(r, not_impl).code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(S3Status(r, not_impl).code(), absl::StatusCode::kUnimplemented);
 }
 
 TEST(S3Writer, SmallObjectIsOnePutAtCommit) {
