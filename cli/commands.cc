@@ -145,6 +145,9 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       return kExitPreflight;
     }
   }
+  // From the start: SIGINT/SIGTERM during pre-flight or a hook must stop
+  // the run within a second, not after the check that happens to run.
+  InstallSignalHandlers();
   std::string config_path = g.config_path.empty() ? DefaultConfigPath() : g.config_path;
   int64_t started = std::time(nullptr);
   RunLog log(config_path, Hostname(), started, dry_run);
@@ -158,6 +161,7 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   PlanContext pc;
   pc.hostname = Hostname();
   pc.now_unix = started;
+  pc.cancel = &g_cancel;
   RunLock lock;
   if (!dry_run) {
     absl::Status st = lock.Acquire(config_path);
@@ -168,9 +172,14 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       return kExitPreflight;
     }
   }
-  InstallSignalHandlers();
   EstimateSources(*spec, pc);
   std::vector<std::string> problems = Preflight(*spec, pc);
+  if (g_cancel.load()) {
+    Error("cancelled during pre-flight (SIGINT/SIGTERM); nothing was written");
+    log.SetCancelled();
+    log.Finish(kExitPreflight);
+    return kExitPreflight;
+  }
   for (const auto& p : problems) {
     Error("pre-flight: " + p);
     log.AddPreflight("preflight", false, p);
@@ -196,7 +205,8 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   }
   Trace(PrintPlanText(plan));
   std::vector<std::string> hook_env = {"HOSTATLAS_BACKUP_CONFIG=" + config_path};
-  std::vector<HookResult> pre = RunHooks("pre", spec->pre_hooks, spec->hook_timeout_seconds, hook_env);
+  std::vector<HookResult> pre =
+      RunHooks("pre", spec->pre_hooks, spec->hook_timeout_seconds, hook_env, &g_cancel);
   log.AddHooks(pre);
   bool pre_ok = true;
   for (const auto& h : pre) {
@@ -217,8 +227,12 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       if (!h.ok) Warn(absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")"));
     }
   };
-  if (!pre_ok) {
-    run_post(kExitFailure, "failed");
+  if (!pre_ok || g_cancel.load()) {
+    if (g_cancel.load()) {
+      Error("cancelled during the pre hooks (SIGINT/SIGTERM); backup skipped");
+      log.SetCancelled();
+    }
+    run_post(kExitFailure, g_cancel.load() ? "cancelled" : "failed");
     log.Finish(kExitFailure);
     return kExitFailure;
   }
@@ -276,6 +290,7 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
 }
 
 int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
+  InstallSignalHandlers();
   RestoreOptions opt;
   for (size_t i = 0; i < args.size(); ++i) {
     if (FlagValue(args, i, "--to", opt.target_dir) || FlagValue(args, i, "--from", opt.from_key) ||

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ extern char** environ;
 namespace hab {
 
 std::string ExitInfo::Describe() const {
+  if (cancelled) return "killed: the run was cancelled";
   if (timed_out) return "killed after the timeout";
   if (exited) return absl::StrCat("exit code ", code);
   return absl::StrCat("killed by signal ", signal, " (", strsignal(signal), ")");
@@ -44,6 +46,49 @@ bool FindInPath(const std::string& program, std::string* full_path) {
   }
   return false;
 }
+
+namespace {
+
+// In the forked child, before exec: only async-signal-safe calls.
+void KillGroupOnParentDeath(int) {
+  ::kill(0, SIGKILL);  // our whole process group, ourselves included
+  ::_exit(137);
+}
+
+// Becomes the supervisor described in the header; never returns.
+[[noreturn]] void SuperviseAndExec(const char* program, char* const argv[], char* const envp[]) {
+  struct sigaction sa = {};
+  sa.sa_handler = KillGroupOnParentDeath;
+  ::sigaction(SIGUSR1, &sa, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  pid_t program_pid = ::fork();
+  if (program_pid == 0) {
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGUSR1, &dfl, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the supervisor died (KILL): go too
+    ::execve(program, argv, envp);
+    ::_exit(127);
+  }
+  if (program_pid < 0) ::_exit(127);
+  struct sigaction ign = {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGTERM, &ign, nullptr);
+  ::sigaction(SIGINT, &ign, nullptr);
+  int status = 0;
+  while (::waitpid(program_pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+  // Die the way the program died, so our parent sees the same signal.
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(sig, &dfl, nullptr);
+  ::kill(::getpid(), sig);
+  ::_exit(128 + sig);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("spawn: empty argv");
@@ -82,9 +127,13 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
     ::close(out_pipe[1]);
     return ErrnoStatus(errno, "pipe", options.argv[0]);
   }
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Dies with us (see the header); if we are gone already, do not start.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     if (in_pipe[0] >= 0) {
       ::dup2(in_pipe[0], 0);
     } else {
@@ -98,6 +147,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(SpawnOptions o
     ::sigaction(SIGPIPE, &sa, nullptr);
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
+    if (options.supervise_group) SuperviseAndExec(program.c_str(), argv.data(), envp.data());
     ::execve(program.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
@@ -196,7 +246,7 @@ void ChildProcess::Signal(int sig) {
   if (!reaped_.load() && pid_ > 0) ::kill(-pid_, sig);
 }
 
-ExitInfo ChildProcess::Wait(absl::Time deadline) {
+ExitInfo ChildProcess::Wait(absl::Time deadline, const std::atomic<bool>* cancel) {
   ExitInfo info;
   int status = 0;
   bool killed = false;
@@ -206,11 +256,12 @@ ExitInfo ChildProcess::Wait(absl::Time deadline) {
     if (r == pid_) break;
     if (r < 0 && errno != EINTR) break;
     absl::Time now = absl::Now();
-    if (!killed && now >= deadline) {
-      info.timed_out = true;
+    bool cancelled = cancel != nullptr && cancel->load();
+    if (!killed && (now >= deadline || cancelled)) {
+      (cancelled ? info.cancelled : info.timed_out) = true;
       killed = true;
       Signal(SIGTERM);
-      kill_at = now + absl::Seconds(5);
+      kill_at = now + kKillGrace;
     } else if (killed && now >= kill_at) {
       Signal(SIGKILL);
       kill_at = absl::InfiniteFuture();

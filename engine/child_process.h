@@ -8,7 +8,19 @@
 //
 // Ownership: if nobody reaped the child, the destructor sends SIGTERM to the
 // whole group, SIGKILL after a grace period, and reaps it. Wait() with a
-// timeout kills the group the same way when the deadline passes.
+// timeout kills the group the same way when the deadline passes, or when
+// the run is cancelled (SIGINT/SIGTERM to us).
+//
+// The child gets PR_SET_PDEATHSIG(SIGKILL): if we die without cleaning up
+// (kill -9, OOM), the kernel kills it, so no dump keeps a database
+// connection open for nothing. The signal follows the *thread* that
+// spawned the child, so a child must be spawned by a thread that outlives
+// it (producer threads wait for their dump; hooks and probes run on the
+// main thread). It reaches the child itself, not processes the child
+// forked; with supervise_group (hooks: `sh -c "a | b"` forks) the child is
+// a supervisor that forks the program, ignores TERM and INT (so a group
+// TERM reaches the program gracefully), exits with the program's status,
+// and on our death SIGKILLs the whole group.
 #pragma once
 
 #include <sys/types.h>
@@ -33,6 +45,10 @@ struct SpawnOptions {
   bool merge_output = false;           // stdout and stderr into the tail
   bool stdin_pipe = false;             // else stdin is /dev/null
   size_t tail_bytes = 4096;
+  // For shell commands (hooks) whose own children would outlive us: the
+  // child stays a small supervisor that runs the program as its own child
+  // and, when we die, kills the whole process group (see the header).
+  bool supervise_group = false;
 };
 
 struct ExitInfo {
@@ -40,7 +56,8 @@ struct ExitInfo {
   int code = -1;           // exit code when exited
   int signal = 0;          // terminating signal otherwise
   bool timed_out = false;  // we killed it at the deadline
-  bool ok() const { return exited && code == 0 && !timed_out; }
+  bool cancelled = false;  // we killed it because the run was cancelled
+  bool ok() const { return exited && code == 0 && !timed_out && !cancelled; }
   std::string Describe() const;
 };
 
@@ -60,8 +77,11 @@ class ChildProcess {
   // (EPIPE) is not an error here: its exit status tells.
   absl::Status WriteStdin(std::span<const uint8_t> bytes);
   void CloseStdin() { stdin_.reset(); }
-  // Waits for exit; at `deadline` kills the group (TERM, then KILL).
-  ExitInfo Wait(absl::Time deadline = absl::InfiniteFuture());
+  // Waits for exit; at `deadline`, or as soon as `*cancel` is true, kills
+  // the group (TERM, then KILL after a grace period).
+  ExitInfo Wait(absl::Time deadline = absl::InfiniteFuture(),
+                const std::atomic<bool>* cancel = nullptr);
+  static constexpr absl::Duration kKillGrace = absl::Seconds(5);
   // Sends `sig` to the whole process group (safe from another thread).
   void Signal(int sig);
   std::string Tail() const;

@@ -210,7 +210,7 @@ void EstimateSources(const BackupSpec& spec, PlanContext& pc) {
     if (s.type == "files" && spec.destination.type == "local") bound = FilesystemBound(s.paths);
     pc.estimate_is_bound.push_back(bound.has_value());
     pc.estimates.push_back(bound.has_value() ? *bound
-                           : s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude, spec.parallelism)
+                           : s.type == "files" ? EstimateTreeBytes(s.paths, s.exclude, spec.parallelism, pc.cancel)
                                                : 0);
   }
 }
@@ -233,7 +233,7 @@ void CheckRoom(const BackupSpec& spec, PlanContext& pc, const std::string& what,
     for (size_t i = 0; i < pc.estimates.size() && i < spec.sources.size(); ++i) {
       if (i < pc.estimate_is_bound.size() && pc.estimate_is_bound[i]) {
         pc.estimates[i] =
-            EstimateTreeBytes(spec.sources[i].paths, spec.sources[i].exclude, spec.parallelism);
+            EstimateTreeBytes(spec.sources[i].paths, spec.sources[i].exclude, spec.parallelism, pc.cancel);
         pc.estimate_is_bound[i] = false;
       }
     }
@@ -257,7 +257,9 @@ std::vector<std::string> Preflight(const BackupSpec& spec, PlanContext& pc) {
                 static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize, problems);
     }
   }
+  auto cancelled = [&pc] { return pc.cancel != nullptr && pc.cancel->load(); };
   for (const auto& s : spec.sources) {
+    if (cancelled()) return problems;
     if (s.type == "files") {
       for (const auto& p : s.paths) {
         if (::access(p.c_str(), R_OK) != 0) {
@@ -272,11 +274,12 @@ std::vector<std::string> Preflight(const BackupSpec& spec, PlanContext& pc) {
       }
       std::vector<std::string> p =
           s.type == "postgres"
-              ? PgPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw)
-              : MysqlPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw);
+              ? PgPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw, pc.cancel)
+              : MysqlPreflight(s.name, {s.host, s.port, s.user, s.database, s.extra_args}, *pw, pc.cancel);
       for (auto& line : p) problems.push_back(std::move(line));
     }
   }
+  if (cancelled()) return problems;
   for (auto& p : CheckHooks(spec)) problems.push_back(std::move(p));
   auto rec = Recipients(spec);
   if (!rec.ok()) problems.push_back(absl::StrCat("encryption: recipient: ", rec.status().message()));

@@ -10,9 +10,11 @@
 namespace hab {
 
 std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std::string>& commands,
-                                 int64_t timeout_seconds, const std::vector<std::string>& extra_env) {
+                                 int64_t timeout_seconds, const std::vector<std::string>& extra_env,
+                                 const std::atomic<bool>* cancel) {
   std::vector<HookResult> results;
   for (const auto& cmd : commands) {
+    if (cancel != nullptr && cancel->load()) break;
     HookResult r;
     r.phase = phase;
     r.command = cmd;
@@ -23,13 +25,16 @@ std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std
     opt.extra_env.push_back("HOSTATLAS_BACKUP_PHASE=" + phase);
     opt.merge_output = true;
     opt.tail_bytes = 2048;
+    opt.supervise_group = true;
     auto child = ChildProcess::Spawn(std::move(opt));
     if (!child.ok()) {
       r.outcome = std::string(child.status().message());
     } else {
-      ExitInfo info = (*child)->Wait(start + absl::Seconds(timeout_seconds));
+      ExitInfo info = (*child)->Wait(start + absl::Seconds(timeout_seconds), cancel);
       r.ok = info.ok();
-      r.outcome = info.Describe();
+      r.outcome = info.timed_out ? absl::StrCat("killed after hooks.timeout_seconds (",
+                                                timeout_seconds, " s)")
+                                 : info.Describe();
       r.output_tail = (*child)->Tail();
     }
     r.seconds = absl::ToDoubleSeconds(absl::Now() - start);

@@ -7,6 +7,7 @@
 //   HOSTATLAS_BACKUP_PHASE      pre | post
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,15 @@ struct HookResult {
   std::string output_tail;  // last 2 KiB of stdout+stderr
 };
 
-// Runs hooks in order. Pre hooks stop at the first failure.
+// Runs hooks in order. Pre hooks stop at the first failure. When `*cancel`
+// becomes true (SIGINT/SIGTERM) the running hook's process group gets
+// TERM, then KILL after a grace period, and no further hook starts; post
+// hooks are run with no cancel flag, so they run even after a cancelled
+// backup (a `systemctl start my-app` must not be skipped).
 std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std::string>& commands,
                                  int64_t timeout_seconds,
-                                 const std::vector<std::string>& extra_env);
+                                 const std::vector<std::string>& extra_env,
+                                 const std::atomic<bool>* cancel = nullptr);
 
 // Pre-flight: the first word of each command resolves in $PATH (or is a
 // shell builtin). Returns one problem line per unresolved command.

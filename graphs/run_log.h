@@ -19,6 +19,8 @@ class RunLog {
   RunLog(std::string config_path, std::string host, int64_t started_unix, bool dry_run);
   void AddPreflight(const std::string& check, bool ok, const std::string& detail);
   void SetBackup(const BackupResult& result, bool cancelled);
+  // The run was interrupted before the backup (pre-flight, pre hooks).
+  void SetCancelled() { cancelled_ = true; }
   void AddHooks(const std::vector<HookResult>& hooks);
   // Writes the file; problems writing it are reported on stderr only.
   void Finish(int exit_code);

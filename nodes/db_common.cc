@@ -45,7 +45,8 @@ bool RequireTools(const std::string& source, std::initializer_list<const char*> 
 }
 
 absl::StatusOr<ProbeResult> RunProbe(std::vector<std::string> argv, std::vector<std::string> env,
-                                     int timeout_seconds, const std::string& stdin_data) {
+                                     int timeout_seconds, const std::atomic<bool>* cancel,
+                                     const std::string& stdin_data) {
   SpawnOptions opt;
   opt.argv = std::move(argv);
   opt.extra_env = std::move(env);
@@ -58,7 +59,7 @@ absl::StatusOr<ProbeResult> RunProbe(std::vector<std::string> argv, std::vector<
     child->CloseStdin();
   }
   ProbeResult r;
-  r.exit = child->Wait(absl::Now() + absl::Seconds(timeout_seconds));
+  r.exit = child->Wait(absl::Now() + absl::Seconds(timeout_seconds), cancel);
   r.output = std::string(absl::StripTrailingAsciiWhitespace(child->Tail()));
   return r;
 }

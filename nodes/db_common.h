@@ -26,8 +26,10 @@ struct ProbeResult {
   ExitInfo exit;
   std::string output;  // stdout+stderr tail
 };
-// Runs argv with env to completion (or the timeout) and returns its output.
+// Runs argv with env to completion (or the timeout, or until `*cancel`)
+// and returns its output.
 absl::StatusOr<ProbeResult> RunProbe(std::vector<std::string> argv, std::vector<std::string> env,
-                                     int timeout_seconds, const std::string& stdin_data = "");
+                                     int timeout_seconds, const std::atomic<bool>* cancel = nullptr,
+                                     const std::string& stdin_data = "");
 
 }  // namespace hab

@@ -35,7 +35,8 @@ std::vector<std::string> MysqldumpArgv(const MysqlSourceOptions& o, bool mariadb
 }
 
 std::vector<std::string> MysqlPreflight(const std::string& source, const MysqlSourceOptions& o,
-                                        const std::string& password) {
+                                        const std::string& password,
+                                        const std::atomic<bool>* cancel) {
   std::vector<std::string> problems;
   if (!RequireTools(source, {"mysqldump", "mysql"}, "apt-get install mariadb-client", problems)) return problems;
   std::vector<std::string> argv = {"mysql", "--no-defaults"};
@@ -43,7 +44,7 @@ std::vector<std::string> MysqlPreflight(const std::string& source, const MysqlSo
   argv.insert(argv.end(), {"--batch", "--skip-column-names", "-e", "SELECT 1", o.database});
   std::vector<std::string> env;
   if (!password.empty()) env.push_back("MYSQL_PWD=" + password);
-  auto r = RunProbe(argv, env, 30);
+  auto r = RunProbe(argv, env, 30, cancel);
   if (!r.ok() || !r->exit.ok()) {
     problems.push_back(absl::StrCat("source credentials: ", source, ": SELECT 1 as ", o.user, "@",
                                     o.host, ":", o.port, "/", o.database, " failed: ",

@@ -27,7 +27,8 @@ struct MysqlSourceOptions {
 absl::StatusOr<bool> MysqldumpIsMariaDb();
 std::vector<std::string> MysqldumpArgv(const MysqlSourceOptions& o, bool mariadb);
 std::vector<std::string> MysqlPreflight(const std::string& source, const MysqlSourceOptions& o,
-                                        const std::string& password);
+                                        const std::string& password,
+                                     const std::atomic<bool>* cancel = nullptr);
 // First-64-KiB header check for MySQL and MariaDB dumps (MariaDB's first
 // line is a sandbox comment) plus the "Dump completed" trailer.
 absl::Status CheckSqlDump(const std::string& head, const std::string& tail);

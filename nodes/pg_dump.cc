@@ -29,14 +29,15 @@ std::vector<std::string> PgDumpArgv(const PgSourceOptions& o) {
 }
 
 std::vector<std::string> PgPreflight(const std::string& source, const PgSourceOptions& o,
-                                     const std::string& password) {
+                                     const std::string& password,
+                                     const std::atomic<bool>* cancel) {
   std::vector<std::string> problems;
   if (!RequireTools(source, {"pg_dump", "pg_isready", "psql"}, "apt-get install postgresql-client", problems)) {
     return problems;
   }
   std::vector<std::string> ready = {"pg_isready", "--quiet", "--dbname", o.database};
   for (auto& a : ConnArgs(o)) ready.push_back(a);
-  auto r = RunProbe(ready, {}, 15);
+  auto r = RunProbe(ready, {}, 15, cancel);
   if (!r.ok() || !r->exit.ok()) {
     problems.push_back(absl::StrCat("source connect: ", source, ": pg_isready ", o.host, ":", o.port,
                                     " failed (", r.ok() ? r->exit.Describe() : std::string(r.status().message()),
@@ -48,7 +49,7 @@ std::vector<std::string> PgPreflight(const std::string& source, const PgSourceOp
   for (auto& a : ConnArgs(o)) psql.push_back(a);
   std::vector<std::string> env;
   if (!password.empty()) env.push_back("PGPASSWORD=" + password);
-  auto q = RunProbe(psql, env, 30);
+  auto q = RunProbe(psql, env, 30, cancel);
   if (!q.ok() || !q->exit.ok()) {
     problems.push_back(absl::StrCat("source credentials: ", source, ": SELECT 1 as ", o.user, "@",
                                     o.host, ":", o.port, "/", o.database, " failed: ",

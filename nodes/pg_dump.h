@@ -28,6 +28,7 @@ std::vector<std::string> PgDumpArgv(const PgSourceOptions& o);
 // pg_dump and pg_isready in $PATH, pg_isready answers, and a `SELECT 1`
 // through psql with the same credentials succeeds. One line per problem.
 std::vector<std::string> PgPreflight(const std::string& source, const PgSourceOptions& o,
-                                     const std::string& password);
+                                     const std::string& password,
+                                     const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace hab

@@ -144,9 +144,11 @@ namespace {
 // nftw has no user pointer: each walk is single-threaded, so a thread_local
 // context is enough (the subtrees below run on their own threads).
 thread_local const std::vector<std::string>* g_exclude = nullptr;
+thread_local const std::atomic<bool>* g_cancel = nullptr;
 thread_local uint64_t g_total = 0;
 
 int EstimateOne(const char* path, const struct stat* st, int type, struct FTW*) {
+  if (g_cancel != nullptr && g_cancel->load()) return FTW_STOP;
   absl::string_view member = absl::StripPrefix(absl::string_view(path), "/");
   if (!member.empty() && Excluded(*g_exclude, member)) {
     return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
@@ -155,8 +157,10 @@ int EstimateOne(const char* path, const struct stat* st, int type, struct FTW*) 
   return FTW_CONTINUE;
 }
 
-uint64_t WalkSubtree(const std::string& path, const std::vector<std::string>& exclude) {
+uint64_t WalkSubtree(const std::string& path, const std::vector<std::string>& exclude,
+                     const std::atomic<bool>* cancel) {
   g_exclude = &exclude;
+  g_cancel = cancel;
   g_total = 0;
   ::nftw(path.c_str(), EstimateOne, 64, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
   return g_total;
@@ -164,7 +168,8 @@ uint64_t WalkSubtree(const std::string& path, const std::vector<std::string>& ex
 }  // namespace
 
 uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
-                           const std::vector<std::string>& exclude, int threads) {
+                           const std::vector<std::string>& exclude, int threads,
+                           const std::atomic<bool>* cancel) {
   // Each root's direct subdirectories are walked on `threads` threads (a
   // tree of millions of files takes minutes to stat on one); files directly
   // in a root, and subdirectories that are mount points (not crossed), are
@@ -175,7 +180,7 @@ uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
     struct stat rst;
     if (::lstat(root.c_str(), &rst) != 0) continue;
     if (!S_ISDIR(rst.st_mode)) {
-      total += WalkSubtree(root, exclude);
+      total += WalkSubtree(root, exclude, cancel);
       continue;
     }
     absl::string_view rm = absl::StripPrefix(absl::string_view(root), "/");
@@ -201,7 +206,7 @@ uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> sum{total};
   auto work = [&] {
-    for (size_t i = next++; i < subtrees.size(); i = next++) sum += WalkSubtree(subtrees[i], exclude);
+    for (size_t i = next++; i < subtrees.size(); i = next++) sum += WalkSubtree(subtrees[i], exclude, cancel);
   };
   std::vector<std::thread> pool;
   for (size_t t = 1; t < std::min(static_cast<size_t>(std::max(threads, 1)), subtrees.size()); ++t) {

@@ -38,9 +38,11 @@ bool Excluded(const std::vector<std::string>& patterns, absl::string_view member
 
 // Apparent size of the regular files under `paths` (excludes applied, mount
 // points not crossed, symlinks not followed): the pre-flight estimate. A
-// root's subdirectories are walked on up to `threads` threads.
+// root's subdirectories are walked on up to `threads` threads. Stops early
+// (with a partial sum) once `*cancel` is true.
 uint64_t EstimateTreeBytes(const std::vector<std::string>& paths,
-                           const std::vector<std::string>& exclude, int threads = 1);
+                           const std::vector<std::string>& exclude, int threads = 1,
+                           const std::atomic<bool>* cancel = nullptr);
 
 struct TarOptions {
   std::vector<std::string> paths;    // absolute

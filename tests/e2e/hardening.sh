@@ -83,4 +83,63 @@ grep -q "is not a hostatlas-backup archive name" "$T/err" || fail "hostile --fro
 rm -f "$T/dest"/*
 ok "restore: a '..' source name from --from or a listing is never joined into a path"
 
+# --- 11/13. A server that accepts TCP and never answers: a dry run is
+# bounded by the pre-flight timeout, and SIGTERM stops pre-flight at once.
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SP=$(free_port)
+python3 "$HERE/services/silent_server.py" "$SP" & SILENT=$!
+trap 'kill $SILENT 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SP") 2>/dev/null && break; sleep 0.05; done
+cat > "$T/silent.yml" <<YAML
+sources: [{type: files, name: tree, paths: [$S]}]
+destination: {type: s3, endpoint: "http://127.0.0.1:$SP", bucket: b, access_key_id: k, secret_access_key: s, timeout_seconds: 60}
+encryption: {recipient: $RECIPIENT}
+YAML
+chmod 600 "$T/silent.yml"
+s=$(date +%s.%N)
+expect_rc 2 "$BIN" --config "$T/silent.yml" run --dry-run 2>"$T/err" >/dev/null
+e=$(date +%s.%N)
+awk -v a="$s" -v b="$e" 'BEGIN { exit !(b - a < 20) }' || fail "dry run against a silent server took $(echo "$e - $s" | bc) s"
+grep -q "timed out" "$T/err" || fail "no timeout named: $(cat "$T/err")"
+ok "dry run against a server that never answers ends within the pre-flight bound (exit 2, timed out)"
+rm -rf "$T/logs"
+"$BIN" --config "$T/silent.yml" run 2>"$T/err" & pid=$!
+sleep 1.5
+s=$(date +%s.%N); kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+e=$(date +%s.%N)
+[ "$rc" = 2 ] || fail "SIGTERM during pre-flight: exit $rc"
+awk -v a="$s" -v b="$e" 'BEGIN { exit !(b - a < 1.5) }' || fail "SIGTERM during pre-flight took $(echo "$e - $s" | bc) s"
+grep -q '"status":"cancelled"' "$T"/logs/run-*.json || fail "run log not cancelled: $(cat "$T"/logs/run-*.json)"
+ok "SIGTERM during pre-flight: exit 2 within a second, run log cancelled"
+
+# --- 12. SIGTERM during a pre hook kills its process group, skips the
+# backup, runs the post hooks, exits 1.
+EXTRA=$(printf 'hooks:\n  pre: ["sleep 41.414 | cat"]\n  post: ["echo post-ran > %s/post.out"]' "$T") \
+  write_config "$T/hook.yml" "$S"
+rm -rf "$T/logs"
+"$BIN" --config "$T/hook.yml" run 2>"$T/err" & pid=$!
+for _ in $(seq 1 100); do pgrep -f "sleep 41.414" >/dev/null && break; sleep 0.05; done
+s=$(date +%s.%N); kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+e=$(date +%s.%N)
+[ "$rc" = 1 ] || fail "SIGTERM during a pre hook: exit $rc: $(cat "$T/err")"
+awk -v a="$s" -v b="$e" 'BEGIN { exit !(b - a < 3) }' || fail "SIGTERM during a pre hook took $(echo "$e - $s" | bc) s"
+sleep 0.2; ! pgrep -f "sleep 41.414" >/dev/null || fail "the hook's pipeline survived"
+[ "$(cat "$T/post.out" 2>/dev/null)" = post-ran ] || fail "post hook did not run"
+[ "$(archives)" = 0 ] || fail "the backup ran after SIGTERM"
+grep -q '"status":"cancelled"' "$T"/logs/run-*.json || fail "run log not cancelled"
+ok "SIGTERM during a pre hook: hook group killed, backup skipped, post hooks ran, exit 1"
+
+# --- 15. kill -9 of our process leaves no hook (or dump) behind.
+EXTRA=$'hooks:\n  pre: ["sleep 42.424 | cat"]' write_config "$T/hook9.yml" "$S"
+"$BIN" --config "$T/hook9.yml" run >/dev/null 2>&1 & pid=$!
+for _ in $(seq 1 100); do pgrep -f "sleep 42.424" >/dev/null && break; sleep 0.05; done
+pgrep -f "sleep 42.424" >/dev/null || fail "hook never started"
+kill -9 $pid; wait $pid 2>/dev/null || true
+for _ in $(seq 1 40); do pgrep -f "sleep 42.424" >/dev/null || break; sleep 0.05; done
+! pgrep -f "sleep 42.424" >/dev/null || { pkill -f "sleep 42.424"; fail "a hook outlived kill -9 of the run"; }
+ok "kill -9 of the run kills its hook's whole process group (PR_SET_PDEATHSIG)"
+
 echo "$CHECKS passed, 0 failed"

@@ -28,7 +28,7 @@ EXTRA=$'hooks:\n  timeout_seconds: 1\n  pre: ["sleep 29.123 & sleep 29.123"]' wr
 start=$(date +%s)
 expect_rc 1 "$BIN" --config "$T/lc3.yml" run 2>"$T/err"
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "hook timeout not enforced"
-grep -q "killed after the timeout" "$T/err" || fail "timeout not reported: $(cat "$T/err")"
+grep -q "killed after hooks.timeout_seconds (1 s)" "$T/err" || fail "timeout not reported: $(cat "$T/err")"
 sleep 0.2; ! pgrep -f "sleep 29.123" >/dev/null || fail "hook's process group survived"
 ok "hook timeout kills the process group"
 
