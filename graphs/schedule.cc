@@ -4,7 +4,7 @@
 // sets, not from the text. Printing from sets keeps every translation exact
 // by construction (lists, unions such as `0-10,*/15`, Sunday as 0 or 7, wrap
 // of Sunday to the end of systemd's Mon..Sun week); the printer only picks
-// the shortest systemd form for each set.
+// a short systemd form for each set, among the forms systemd gets right.
 #include "graphs/schedule.h"
 
 #include <algorithm>
@@ -239,9 +239,15 @@ bool AnyDateExists(uint64_t doms, uint64_t months) {
   return false;
 }
 
-// The shortest systemd form of a value set: `*`; `a/step` (systemd: a, a+step,
-// ... up to the field's end) or `a..b/step` for an arithmetic run of 3 or
-// more; else a list of single values and `a..b` runs.
+// A short systemd form of a value set: `*`; `a..b/step` for an arithmetic
+// run of 3 or more; else a list of single values and `a..b` runs.
+//
+// Never the open-ended `a/step`: systemd (seen in 252) computes the next
+// repetition past the field's end, lets mktime() carry it into the next
+// day/month and continues from there, so it skips the first values of that
+// unit. `*-*-* 00/5:00:00` misses 00:00 on the 1st of every month and
+// `*-*-01/7` misses Jan 1. With an end (`00..20/5`) a value past it is no
+// candidate, and systemd moves to the next unit properly.
 std::string CalendarComponent(uint64_t bits, int lo, int hi) {
   std::vector<int> values;
   for (int v = lo; v <= hi; ++v) {
@@ -254,10 +260,7 @@ std::string CalendarComponent(uint64_t bits, int lo, int hi) {
     for (size_t i = 2; arithmetic && i < values.size(); ++i) {
       arithmetic = values[i] - values[i - 1] == step;
     }
-    if (arithmetic) {
-      if (values.back() + step > hi) return absl::StrFormat("%02d/%d", values.front(), step);
-      return absl::StrFormat("%02d..%02d/%d", values.front(), values.back(), step);
-    }
+    if (arithmetic) return absl::StrFormat("%02d..%02d/%d", values.front(), values.back(), step);
   }
   std::vector<std::string> parts;
   for (size_t i = 0; i < values.size();) {

@@ -8,10 +8,13 @@
 //
 // Cron dialect (Vixie cron / cronie, what Debian and RHEL run), fields
 // minute hour day-of-month month day-of-week, separated by blanks:
-//   *  5  1,15  1-5  */15  10-50/10  5/15 (= 5-max/15)  jan..dec  sun..sat
+//   *  5  1,15  1-5  */15  10-50/10  5/15 (= 5-59/15)  jan..dec  sun..sat
 //   (names case-insensitive, also as range ends: mon-fri), day-of-week 0 and
-//   7 are Sunday (fri-sun is read as fri-7), and @hourly @daily @midnight
-//   @weekly @monthly @yearly @annually. @reboot is refused: it is not a time.
+//   7 are Sunday (fri-sun is read as fri-7; `1/2` runs to Saturday), and
+//   @hourly @daily @midnight @weekly @monthly @yearly @annually (any case).
+//   Refused although some crons take them: @reboot (not a time), a step
+//   wider than its field (`*/90` would mean minute 0 only), a reversed range
+//   other than one ending in Sunday, and Quartz/cronie extras (? L W # ~).
 // Cron runs a job when day-of-month OR day-of-week matches if both fields are
 // restricted, where "restricted" means the field does not begin with `*`
 // (so `*/2` counts as unrestricted, as in cron's DOM_STAR/DOW_STAR flags).
@@ -24,7 +27,8 @@
 // reproduced: cron's special case for jobs inside a DST jump (it runs a job
 // scheduled in a skipped hour right after the jump); Persistent=true also
 // catches up a run missed while the host was off, which cron does not.
-// The OnCalendar= values need systemd 233 or later (`a..b/step`).
+// The OnCalendar= values need systemd 233 or later (`a..b/step`); they never
+// use the open-ended `a/step`, which systemd evaluates wrongly (schedule.cc).
 // Thread-safe: all functions are pure.
 #pragma once
 
@@ -85,7 +89,7 @@ struct SystemdUnits {
 absl::StatusOr<SystemdUnits> RenderSystemdUnits(const UnitOptions& options);
 
 // Renders an /etc/cron.d file: a comment, SHELL= and PATH= lines, and
-// `<schedule> root nice -n <nice> ionice -c 3 <binary> --config <config> run`.
+// `<schedule> root nice -n <nice> ionice -c 3 -t <binary> --config <config> run`.
 // The schedule is validated by the same parser and written as given, except
 // where classic cron would read it differently or refuse it: blanks are
 // collapsed, `5/15` becomes `5-59/15`, a day-of-week range ending in Sunday
