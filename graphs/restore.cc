@@ -12,10 +12,10 @@
 #include "engine/unique_fd.h"
 #include "graphs/backup.h"
 #include "nodes/age.h"
-#include "nodes/mysqldump.h"
+#include "sources/mysql/mysqldump.h"
 #include "absl/strings/str_split.h"
 #include "engine/child_process.h"
-#include "nodes/tar.h"
+#include "sources/files/tar.h"
 #include "nodes/zstd.h"
 
 namespace hab {

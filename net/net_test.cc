@@ -13,7 +13,7 @@
 #include "net/http.h"
 #include "net/retry.h"
 #include "net/url.h"
-#include "nodes/s3_xml.h"
+#include "destinations/s3/s3_xml.h"
 
 namespace hab {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nodes/s3_xml.h"
+#include "destinations/s3/s3_xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view in(reinterpret_cast<const char*>(data), size);

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/dump_source.h"
+#include "sources/dump_source.h"
 
 namespace hab {
 

@@ -1,8 +1,8 @@
-#include "nodes/pg_dump.h"
+#include "sources/postgres/pg_dump.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "nodes/db_common.h"
+#include "sources/db_common.h"
 
 namespace hab {
 namespace {

@@ -1,4 +1,4 @@
-#include "nodes/s3_client.h"
+#include "destinations/s3/s3_client.h"
 
 #include <sodium.h>
 
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
 #include "net/url.h"
-#include "nodes/s3_sigv4.h"
-#include "nodes/s3_xml.h"
+#include "destinations/s3/s3_sigv4.h"
+#include "destinations/s3/s3_xml.h"
 
 namespace hab {
 namespace {

@@ -1,7 +1,7 @@
 // S3 writer/reader logic against an in-memory transport (the real servers
 // are exercised in tests/e2e/s3.sh): part sizes, single PUT for small
 // objects, completion, abort, ranged reads, part-size growth.
-#include "nodes/s3_destination.h"
+#include "destinations/s3/s3_destination.h"
 
 #include <map>
 
@@ -10,7 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "engine/sha256.h"
-#include "nodes/s3_sigv4.h"
+#include "destinations/s3/s3_sigv4.h"
 #include "nodes/test_util.h"
 
 namespace hab {

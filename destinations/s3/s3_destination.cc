@@ -1,4 +1,4 @@
-#include "nodes/s3_destination.h"
+#include "destinations/s3/s3_destination.h"
 
 #include <unistd.h>
 
@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "engine/blocking_queue.h"
 #include "engine/status_macros.h"
-#include "nodes/s3_xml.h"
+#include "destinations/s3/s3_xml.h"
 
 namespace hab {
 namespace {

@@ -1,4 +1,4 @@
-#include "nodes/s3_xml.h"
+#include "destinations/s3/s3_xml.h"
 
 #include <cstring>
 

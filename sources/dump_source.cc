@@ -1,4 +1,4 @@
-#include "nodes/dump_source.h"
+#include "sources/dump_source.h"
 
 #include <signal.h>
 

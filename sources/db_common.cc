@@ -1,4 +1,4 @@
-#include "nodes/db_common.h"
+#include "sources/db_common.h"
 
 #include <fcntl.h>
 #include <sodium.h>

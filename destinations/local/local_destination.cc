@@ -1,4 +1,4 @@
-#include "nodes/local_destination.h"
+#include "destinations/local/local_destination.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "nodes/tar.h"
+#include "sources/files/tar.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,6 +1,6 @@
 // SigV4 against the AWS test suites in tests/data/sigv4 (see its
 // FORMAT.md for which vectors apply to S3) and the S3 worked examples.
-#include "nodes/s3_sigv4.h"
+#include "destinations/s3/s3_sigv4.h"
 
 #include <simdjson.h>
 

@@ -1,8 +1,8 @@
-#include "nodes/mysqldump.h"
+#include "sources/mysql/mysqldump.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "nodes/db_common.h"
+#include "sources/db_common.h"
 
 namespace hab {
 namespace {

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "engine/destination.h"
-#include "nodes/s3_client.h"
+#include "destinations/s3/s3_client.h"
 
 namespace hab {
 

@@ -1,4 +1,4 @@
-#include "nodes/s3_sigv4.h"
+#include "destinations/s3/s3_sigv4.h"
 
 #include "engine/sha256.h"
 
