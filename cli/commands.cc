@@ -1,8 +1,6 @@
 #include "cli/commands.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,21 +8,23 @@
 #include <cstdio>
 #include <ctime>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
-#include <cstring>
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "cli/output.h"
+#include "cli/plan_view.h"
 #include "cli/run_lock.h"
 #include "engine/file_util.h"
-#include "engine/unique_fd.h"
+#include "engine/human.h"
 #include "graphs/backup.h"
 #include "graphs/config.h"
 #include "graphs/hooks.h"
-#include "graphs/status.h"
 #include "graphs/plan.h"
+#include "graphs/restore.h"
 #include "graphs/run_log.h"
+#include "graphs/schedule.h"
+#include "graphs/status.h"
 #include "nodes/age_format.h"
 #include "version.h"
 
@@ -57,8 +57,7 @@ std::string Hostname() {
   return buf;
 }
 
-bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::string& name,
-               std::string& out) {
+bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::string& name, std::string& out) {
   const std::string& a = args[i];
   if (a == name && i + 1 < args.size()) {
     out = args[++i];
@@ -69,6 +68,39 @@ bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::strin
     return true;
   }
   return false;
+}
+
+std::string ConfigPath(const GlobalFlags& g) { return g.config_path.empty() ? DefaultConfigPath() : g.config_path; }
+
+PlanContext NewContext(int64_t now) {
+  PlanContext pc;
+  pc.hostname = Hostname();
+  pc.now_unix = now;
+  pc.cancel = &g_cancel;
+  return pc;
+}
+
+void PrintConfigProblems(const std::vector<std::string>& problems) {
+  for (const auto& p : problems) Error(p);
+}
+
+// The success summary of one source: stdout; problems: stderr.
+void ReportSource(const SourceResult& s) {
+  for (const auto& w : s.warnings) Warn(absl::StrCat(s.name, ": ", w));
+  if (s.zstd_frames > 0) {
+    // Why an archive is as large as its source: data that was compressed
+    // or encrypted already.
+    Trace(absl::StrCat(s.name, ": zstd: ", s.zstd_stored_frames, " of ", s.zstd_frames,
+                       " chunks incompressible (stored, not compressed)"));
+  }
+  if (s.status.ok()) {
+    Info(absl::StrCat(s.name, ": ", s.Outcome(), " ", s.archive_key, " (", HumanBytes(s.bytes_in), " in, ",
+                      HumanBytes(s.bytes_out), " out, ", s.members, " members, ", HumanSeconds(s.seconds),
+                      ", verification ", s.verification, ")"));
+  } else {
+    Error(absl::StrCat(s.name, ": failed: ", s.status.message()));
+  }
+  for (const auto& d : s.deleted) Info(absl::StrCat(s.name, ": retention deleted ", d));
 }
 
 }  // namespace
@@ -112,7 +144,12 @@ int CmdKeygen(const std::vector<std::string>& args) {
 
 int CmdExampleConfig(const std::vector<std::string>& args) {
   std::string source, dest, recipient;
+  bool full = false;
   for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--full") {
+      full = true;
+      continue;
+    }
     if (FlagValue(args, i, "--source", source) || FlagValue(args, i, "--dest", dest) ||
         FlagValue(args, i, "--recipient", recipient)) {
       continue;
@@ -120,18 +157,24 @@ int CmdExampleConfig(const std::vector<std::string>& args) {
     Error("example-config: unknown argument \"" + args[i] + "\"");
     return kExitPreflight;
   }
+  if (full) {
+    Out(FullReferenceConfig());
+    return kExitOk;
+  }
   if (source.empty() || dest.empty() || recipient.empty()) {
-    Error("example-config needs --source, --dest and --recipient");
+    Error("example-config needs --source, --dest and --recipient (or --full for the whole reference)");
     return kExitPreflight;
   }
-  std::string yaml = DefaultConfigYaml(source, dest, recipient);
-  std::fwrite(yaml.data(), 1, yaml.size(), stdout);
+  Out(DefaultConfigYaml(source, dest, recipient));
   return kExitOk;
 }
 
 int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
+  // From the start: SIGINT/SIGTERM during pre-flight or a hook must stop
+  // the run within a second, not after the check that happens to run.
+  InstallSignalHandlers();
   bool dry_run = false;
-  std::string format = "text";
+  std::string format;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
       dry_run = true;
@@ -145,86 +188,117 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       return kExitPreflight;
     }
   }
-  // From the start: SIGINT/SIGTERM during pre-flight or a hook must stop
-  // the run within a second, not after the check that happens to run.
-  InstallSignalHandlers();
-  std::string config_path = g.config_path.empty() ? DefaultConfigPath() : g.config_path;
-  int64_t started = std::time(nullptr);
-  RunLog log(config_path, Hostname(), started, dry_run);
-  auto spec = LoadConfig(config_path);
-  if (!spec.ok()) {
-    Error(spec.status().message());
-    log.AddPreflight("config", false, std::string(spec.status().message()));
-    log.Finish(kExitPreflight);
+  if (!format.empty() && !dry_run) {
+    // A plan format asked for without --dry-run must not start a backup.
+    Error("run: --format is only valid with --dry-run; nothing was done");
+    Hint("hostatlas-backup run --dry-run --format=" + format);
     return kExitPreflight;
   }
-  PlanContext pc;
-  pc.hostname = Hostname();
-  pc.now_unix = started;
-  pc.cancel = &g_cancel;
+  if (auto dir = RunLog::Directory(); !dir.ok()) {
+    Error(dir.status().message());
+    return kExitPreflight;
+  }
+  std::string config_path = ConfigPath(g);
+  int64_t started = std::time(nullptr);
+  RunLog log(config_path, Hostname(), started, dry_run);
+  auto loaded = LoadConfigReport(config_path);
+  if (!loaded.ok()) {
+    Error(loaded.status().message());
+    log.AddPreflightFailure("config", std::string(loaded.status().message()));
+    (void)log.Write(kExitPreflight);
+    return kExitPreflight;
+  }
+  ConfigReport& cfg = *loaded;
+  BackupSpec& spec = cfg.spec;
+  PlanContext pc = NewContext(started);
   RunLock lock;
   if (!dry_run) {
     absl::Status st = lock.Acquire(config_path);
     if (!st.ok()) {
       Error(st.message());
-      log.AddPreflight("lock", false, std::string(st.message()));
-      log.Finish(kExitPreflight);
+      log.SetLockCollision();
+      log.AddPreflightFailure("lock", std::string(st.message()));
+      (void)log.Write(kExitPreflight);
       return kExitPreflight;
     }
   }
-  EstimateSources(*spec, pc);
-  std::vector<std::string> problems = Preflight(*spec, pc);
+  if (spec.destination != nullptr) EstimateSources(spec, pc);
+  PreflightReport pf = Preflight(spec, pc, {&cfg, dry_run});
+  for (const auto& p : cfg.problems) log.AddPreflightFailure("config", p);
+  log.AddPreflight(pf);
   if (g_cancel.load()) {
     Error("cancelled during pre-flight (SIGINT/SIGTERM); nothing was written");
     log.SetCancelled();
-    log.Finish(kExitPreflight);
+    (void)log.Write(kExitPreflight);
     return kExitPreflight;
   }
-  for (const auto& p : problems) {
-    Error("pre-flight: " + p);
-    log.AddPreflight("preflight", false, p);
+  for (size_t i = 0; i < pc.estimates.size() && i < spec.sources.size(); ++i) {
+    if (!pc.estimates[i].known()) continue;  // databases: unknown until dumped
+    Trace(absl::StrCat("size estimate: ", spec.sources[i]->name(), ": ", pc.estimates[i].bytes, " bytes (",
+                       pc.estimates[i].bound ? "used space of its filesystem, fits: tree not walked" : "walked",
+                       ")"));
   }
-  if (problems.empty()) log.AddPreflight("preflight", true, "all checks passed");
-  for (size_t i = 0; i < pc.estimates.size() && i < spec->sources.size(); ++i) {
-    if (spec->sources[i].type != "files") continue;  // databases: unknown
-    bool bound = i < pc.estimate_is_bound.size() && pc.estimate_is_bound[i];
-    Trace(absl::StrCat("size estimate: ", spec->sources[i].name, ": ", pc.estimates[i], " bytes (",
-                       bound ? "used space of its filesystem, fits: tree not walked" : "walked", ")"));
-  }
-  GraphPlan plan = BuildBackupPlan(*spec, pc);
+  bool problems = !cfg.ok() || pf.failed();
+  std::optional<GraphPlan> plan;
+  if (cfg.ok()) plan = BuildBackupPlan(spec, pc);
   if (dry_run) {
-    std::string text = format == "dot" ? PrintPlanDot(plan) : PrintPlanText(plan);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    int code = problems.empty() ? kExitOk : kExitPreflight;
-    log.Finish(code);
+    if (format == "dot") {
+      if (plan.has_value()) Out(PrintPlanDot(*plan));
+    } else {
+      Out(absl::StrCat("dry run of ", config_path, ": nothing is written, nothing is pinged\n"));
+      Out(absl::StrCat("pre-flight (", pf.checks().size(), " checks):\n", RenderChecks(pf, false)));
+      if (plan.has_value()) {
+        Out(RenderOperatorPlan(spec, *plan, PreviewRetention(spec, pc, *plan)));
+        if (Debug()) Out(PrintPlanText(*plan));
+      }
+    }
+    // Problems last, after the plan, where they stand out.
+    if (problems) {
+      PrintConfigProblems(cfg.problems);
+      for (const auto& c : pf.checks()) {
+        if (c.outcome == PreflightCheck::Outcome::kFailed) Error("pre-flight: " + c.Line());
+      }
+      Error("pre-flight failed: fix the problems above; a run would exit 2");
+    }
+    for (const auto& c : pf.checks()) {
+      if (c.outcome == PreflightCheck::Outcome::kWarning) Warn("pre-flight: " + c.Line());
+    }
+    int code = problems ? kExitPreflight : kExitOk;
+    (void)log.Write(code);
     return code;
   }
-  if (!problems.empty()) {
-    log.Finish(kExitPreflight);
+  PrintConfigProblems(cfg.problems);
+  for (const auto& c : pf.checks()) {
+    if (c.outcome == PreflightCheck::Outcome::kFailed) Error("pre-flight: " + c.Line());
+    if (c.outcome == PreflightCheck::Outcome::kWarning) Warn("pre-flight: " + c.Line());
+  }
+  if (problems) {
+    (void)log.Write(kExitPreflight);
     return kExitPreflight;
   }
-  Trace(PrintPlanText(plan));
+  Trace(absl::StripTrailingAsciiWhitespace(PrintPlanText(*plan)));
   std::vector<std::string> hook_env = {"HOSTATLAS_BACKUP_CONFIG=" + config_path};
-  std::vector<HookResult> pre =
-      RunHooks("pre", spec->pre_hooks, spec->hook_timeout_seconds, hook_env, &g_cancel);
+  std::vector<HookResult> pre = RunHooks("pre", spec.pre_hooks, spec.hook_timeout_seconds, hook_env, &g_cancel);
   log.AddHooks(pre);
   bool pre_ok = true;
   for (const auto& h : pre) {
     if (!h.ok) {
       pre_ok = false;
       Error(absl::StrCat("pre-hook \"", h.command, "\" failed (", h.outcome, "); backup aborted"));
-      if (!h.output_tail.empty()) Info(absl::StrCat("pre-hook output: ", h.output_tail));
+      if (!h.output_tail.empty()) Note(absl::StrCat("pre-hook output: ", h.output_tail));
     }
   }
   auto run_post = [&](int code, const char* status) {
     std::vector<std::string> env = hook_env;
     env.push_back(absl::StrCat("HOSTATLAS_BACKUP_STATUS=", status));
     env.push_back(absl::StrCat("HOSTATLAS_BACKUP_EXIT_CODE=", code));
-    std::vector<HookResult> post = RunHooks("post", spec->post_hooks, spec->hook_timeout_seconds, env);
+    std::vector<HookResult> post = RunHooks("post", spec.post_hooks, spec.hook_timeout_seconds, env);
     log.AddHooks(post);
     // A failed post-hook is logged but never fails the backup.
     for (const auto& h : post) {
-      if (!h.ok) Warn(absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")"));
+      if (h.ok) continue;
+      Warn(absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")"));
+      if (!h.output_tail.empty()) Note(absl::StrCat("post-hook output: ", h.output_tail));
     }
   };
   if (!pre_ok || g_cancel.load()) {
@@ -233,31 +307,17 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       log.SetCancelled();
     }
     run_post(kExitFailure, g_cancel.load() ? "cancelled" : "failed");
-    log.Finish(kExitFailure);
+    (void)log.Write(kExitFailure);
     return kExitFailure;
   }
-  BackupResult result = RunBackup(*spec, pc, g_cancel);
+  BackupResult result = RunBackup(spec, pc, *plan, g_cancel);
   for (const auto& w : result.warnings) Warn(w);
-  for (const auto& s : result.sources) {
-    for (const auto& w : s.warnings) Warn(absl::StrCat(s.name, ": ", w));
-    if (s.zstd_frames > 0) {
-      // Why an archive is as large as its source: data that was compressed
-      // or encrypted already.
-      Trace(absl::StrCat(s.name, ": zstd: ", s.zstd_stored_frames, " of ", s.zstd_frames,
-                         " chunks incompressible (stored, not compressed)"));
-    }
-    if (s.status.ok()) {
-      Info(absl::StrCat(s.name, ": ok ", s.archive_key, " (", s.bytes_in, " bytes in, ", s.bytes_out,
-                        " bytes out, ", s.members, " members, verification ", s.verification, ")"));
-    } else {
-      Error(absl::StrCat(s.name, ": failed: ", s.status.message()));
-    }
-    for (const auto& d : s.deleted) Info(absl::StrCat(s.name, ": retention deleted ", d));
-  }
+  for (const auto& k : result.swept) Note(absl::StrCat("removed a leftover of an interrupted run: ", k));
+  for (const auto& s : result.sources) ReportSource(s);
   log.SetBackup(result, g_cancel.load());
   int code = result.ok() ? kExitOk : kExitFailure;
   run_post(code, code == kExitOk ? "ok" : g_cancel.load() ? "cancelled" : "failed");
-  log.Finish(code);
+  (void)log.Write(code);
   return code;
 }
 
@@ -271,8 +331,8 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
       return kExitPreflight;
     }
   }
-  std::string config_path = g.config_path.empty() ? DefaultConfigPath() : g.config_path;
-  auto spec = LoadConfig(config_path);
+  opt.config_path = ConfigPath(g);
+  auto spec = LoadConfig(opt.config_path);
   if (spec.ok()) {
     opt.spec = &*spec;
   } else {
@@ -280,14 +340,79 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
   }
   opt.hostname = Hostname();
   opt.now_unix = std::time(nullptr);
+  opt.cancel = &g_cancel;
   auto out = RenderStatus(opt);
   if (!out.ok()) {
     Error(out.status().message());
     return kExitFailure;
   }
-  std::fwrite(out->data(), 1, out->size(), stdout);
+  Out(*out);
   return kExitOk;
 }
+
+int CmdList(const GlobalFlags& g, const std::vector<std::string>& args) {
+  InstallSignalHandlers();
+  StatusOptions opt;
+  for (const auto& a : args) {
+    if (a == "--json") {
+      opt.json = true;
+    } else {
+      Error("list: unknown argument \"" + a + "\"");
+      return kExitPreflight;
+    }
+  }
+  opt.config_path = ConfigPath(g);
+  auto spec = LoadConfig(opt.config_path);
+  if (!spec.ok()) {
+    Error(spec.status().message());
+    return kExitPreflight;
+  }
+  opt.spec = &*spec;
+  opt.hostname = Hostname();
+  opt.now_unix = std::time(nullptr);
+  opt.cancel = &g_cancel;
+  auto out = RenderList(opt);
+  if (!out.ok()) {
+    Error(absl::StrCat("list: ", out.status().message()));
+    return kExitFailure;
+  }
+  Out(*out);
+  return kExitOk;
+}
+
+namespace {
+
+// Shared by restore and verify: config, lock, context.
+struct ArchiveCommand {
+  absl::StatusOr<BackupSpec> spec = absl::UnknownError("unset");
+  RunLock lock;
+  PlanContext pc;
+};
+
+int SetupArchiveCommand(const GlobalFlags& g, ArchiveCommand& c) {
+  std::string config_path = ConfigPath(g);
+  c.spec = LoadConfig(config_path);
+  if (!c.spec.ok()) {
+    Error(c.spec.status().message());
+    return kExitPreflight;
+  }
+  if (absl::Status st = c.lock.Acquire(config_path); !st.ok()) {
+    Error(st.message());
+    return kExitPreflight;
+  }
+  c.pc = NewContext(std::time(nullptr));
+  return kExitOk;
+}
+
+int SetupError(const char* verb, const absl::Status& st) {
+  Error(absl::StrCat(verb, ": ", st.message()));
+  if (st.code() == absl::StatusCode::kPermissionDenied) {
+    Hint("the identity file must be readable only by its owner (chmod 600)");
+  }
+  return kExitPreflight;
+}
+
+}  // namespace
 
 int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
   InstallSignalHandlers();
@@ -304,40 +429,145 @@ int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
     Error("restore: --to DIR is required");
     return kExitPreflight;
   }
-  std::string config_path = g.config_path.empty() ? DefaultConfigPath() : g.config_path;
-  auto spec = LoadConfig(config_path);
-  if (!spec.ok()) {
-    Error(spec.status().message());
-    return kExitPreflight;
-  }
-  RunLock lock;
-  if (absl::Status st = lock.Acquire(config_path); !st.ok()) {
-    Error(st.message());
-    return kExitPreflight;
-  }
-  InstallSignalHandlers();
-  PlanContext pc;
-  pc.hostname = Hostname();
-  pc.now_unix = std::time(nullptr);
-  auto items = RunRestore(*spec, pc, opt, g_cancel);
-  if (!items.ok()) {
-    Error(absl::StrCat("restore: ", items.status().message()));
-    if (items.status().code() == absl::StatusCode::kPermissionDenied) {
-      Hint("the identity file must be readable only by its owner (chmod 600)");
-    }
-    return kExitPreflight;
-  }
+  ArchiveCommand c;
+  if (int rc = SetupArchiveCommand(g, c); rc != kExitOk) return rc;
+  auto items = RunRestore(*c.spec, c.pc, opt, g_cancel);
+  if (!items.ok()) return SetupError("restore", items.status());
   bool ok = true;
   for (const auto& it : *items) {
     for (const auto& w : it.warnings) Warn(absl::StrCat(it.source, ": ", w));
-    if (it.status.ok()) {
-      Info(absl::StrCat(it.source, ": restored ", it.key, " (", it.members, " members)"));
+    if (it.skipped) {
+      Info(absl::StrCat(it.source, ": skipped, ", it.restored_path,
+                        " exists already (restored before?); move it away to restore it again"));
+    } else if (it.status.ok()) {
+      Info(absl::StrCat(it.source, ": restored ", it.key, " to ", it.restored_path, " (",
+                        it.unit == "bytes" ? HumanBytes(it.count) : absl::StrCat(it.count, " ", it.unit), ")"));
+      if (!it.load_hint.empty()) Info(absl::StrCat(it.source, ": load it with: ", it.load_hint));
     } else {
       ok = false;
       Error(absl::StrCat(it.source, ": restore of ", it.key, " failed: ", it.status.message()));
     }
   }
   return ok ? kExitOk : kExitFailure;
+}
+
+int CmdVerify(const GlobalFlags& g, const std::vector<std::string>& args) {
+  InstallSignalHandlers();
+  RestoreOptions opt;
+  bool latest = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (FlagValue(args, i, "--from", opt.from_key) || FlagValue(args, i, "--identity", opt.identity_file)) continue;
+    if (args[i] == "--all") {
+      opt.all = true;
+    } else if (args[i] == "--latest") {
+      latest = true;
+    } else {
+      Error("verify: unknown argument \"" + args[i] + "\"");
+      return kExitPreflight;
+    }
+  }
+  if (static_cast<int>(opt.all) + static_cast<int>(latest) + static_cast<int>(!opt.from_key.empty()) > 1) {
+    Error("verify: use one of --from KEY, --latest, --all");
+    return kExitPreflight;
+  }
+  ArchiveCommand c;
+  if (int rc = SetupArchiveCommand(g, c); rc != kExitOk) return rc;
+  auto items = RunVerify(*c.spec, c.pc, opt, g_cancel);
+  if (!items.ok()) return SetupError("verify", items.status());
+  bool ok = true;
+  for (const auto& it : *items) {
+    for (const auto& w : it.warnings) Warn(absl::StrCat(it.source, ": ", w));
+    if (it.status.ok()) {
+      Info(absl::StrCat(it.source, ": ok ", it.key, " (decrypted, decompressed and checked: ",
+                        it.unit == "bytes" ? HumanBytes(it.count) : absl::StrCat(it.count, " ", it.unit), ")"));
+    } else {
+      ok = false;
+      Error(absl::StrCat(it.source, ": verification of ", it.key, " failed: ", it.status.message()));
+    }
+  }
+  return ok ? kExitOk : kExitFailure;
+}
+
+int CmdSchedule(const GlobalFlags& g, const std::vector<std::string>& args) {
+  bool install = false, cron = false;
+  for (const auto& a : args) {
+    if (a == "--install") {
+      install = true;
+    } else if (a == "--cron") {
+      cron = true;
+    } else {
+      Error("schedule: unknown argument \"" + a + "\"");
+      return kExitPreflight;
+    }
+  }
+  std::string config_path = ConfigPath(g);
+  auto spec = LoadConfig(config_path);
+  if (!spec.ok()) {
+    Error(spec.status().message());
+    return kExitPreflight;
+  }
+  if (spec->schedule.empty()) {
+    Error(absl::StrCat("schedule: ", config_path, " has no schedule: key"));
+    Hint("add e.g. schedule: \"0 3 * * *\" (daily at 03:00)");
+    return kExitPreflight;
+  }
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  UnitOptions o;
+  o.binary = n > 0 ? std::string(self, static_cast<size_t>(n)) : "/usr/local/bin/hostatlas-backup";
+  o.config_path = config_path;
+  char real[4096];
+  if (::realpath(config_path.c_str(), real) != nullptr) o.config_path = real;
+  o.schedule = spec->schedule;
+  if (cron) {
+    auto line = RenderCronLine(o);
+    if (!line.ok()) {
+      Error(absl::StrCat("schedule: ", line.status().message()));
+      return kExitPreflight;
+    }
+    auto stem = ConfigStem(o.config_path);
+    std::string path = absl::StrCat("/etc/cron.d/", CronFileName(stem.ok() ? *stem : "backup"));
+    if (!install) {
+      Out(absl::StrCat("# ", path, "\n", *line));
+      return kExitOk;
+    }
+    if (absl::Status st = WriteFileAtomic(path, *line, 0644); !st.ok()) {
+      Error(absl::StrCat("schedule: ", st.message()));
+      return kExitFailure;
+    }
+    Info(absl::StrCat("wrote ", path, " (cron runs ", o.config_path, " on \"", o.schedule, "\")"));
+    return kExitOk;
+  }
+  auto units = RenderSystemdUnits(o);
+  if (!units.ok()) {
+    Error(absl::StrCat("schedule: ", units.status().message()));
+    return kExitPreflight;
+  }
+  if (!install) {
+    Out(absl::StrCat("# /etc/systemd/system/", units->service_name, "\n", units->service_text, "\n# /etc/systemd/system/",
+                     units->timer_name, "\n", units->timer_text));
+    return kExitOk;
+  }
+  if (::access("/run/systemd/system", F_OK) != 0) {
+    Error("schedule: systemd is not running on this host");
+    Hint("hostatlas-backup schedule --install --cron writes an /etc/cron.d entry instead");
+    return kExitFailure;
+  }
+  for (const auto& [name, text] : {std::pair{units->service_name, units->service_text},
+                                   std::pair{units->timer_name, units->timer_text}}) {
+    if (absl::Status st = WriteFileAtomic("/etc/systemd/system/" + name, text, 0644); !st.ok()) {
+      Error(absl::StrCat("schedule: ", st.message()));
+      return kExitFailure;
+    }
+  }
+  std::string cmd = absl::StrCat("systemctl daemon-reload && systemctl enable --now ", units->timer_name);
+  if (std::system(cmd.c_str()) != 0) {
+    Error(absl::StrCat("schedule: \"", cmd, "\" failed"));
+    return kExitFailure;
+  }
+  Info(absl::StrCat("installed and started ", units->timer_name, " (", o.schedule, ")"));
+  Hint(absl::StrCat("systemctl list-timers ", units->timer_name));
+  return kExitOk;
 }
 
 }  // namespace hab::cli

@@ -19,18 +19,23 @@ namespace {
 
 void Usage() {
   std::fputs(
-      "usage: hostatlas-backup [--config PATH] [--debug] COMMAND [ARGS]\n"
+      "usage: hostatlas-backup [--config PATH] [--debug] [-q|--quiet] COMMAND [ARGS]\n"
       "\n"
       "commands:\n"
       "  run [--dry-run [--format=text|dot]]   back up every source in the config\n"
       "  restore --to DIR [--from KEY] [--identity FILE]\n"
       "                                        restore the newest archives (or KEY) into DIR\n"
+      "  list [--json]                         every archive at the destination, newest first\n"
+      "  verify [--from KEY | --latest | --all] [--identity FILE]\n"
+      "                                        read archives back and check them (deep)\n"
       "  status [--json]                       last run summary and destination snapshot\n"
+      "  schedule [--install] [--cron]         systemd timer (or cron entry) for the config's schedule:\n"
       "  keygen [-o FILE]                      make an age identity (mode 0600), print its recipient\n"
-      "  example-config --source DIR --dest DIR --recipient AGE1...\n"
-      "                                        print the embedded default config\n"
+      "  example-config --source DIR --dest DIR --recipient AGE1... | --full\n"
+      "                                        print the embedded default (or the full reference) config\n"
       "  version                               print version and commit\n"
       "\n"
+      "-q/--quiet prints nothing unless something failed or warned (for cron).\n"
       "exit codes: 0 success, 1 a source or destination failed, 2 config/pre-flight/lock problem\n",
       stderr);
 }
@@ -69,6 +74,8 @@ int main(int argc, char** argv) {
       g.config_path = a.substr(9);
     } else if (a == "--debug") {
       g.debug = true;
+    } else if (a == "-q" || a == "--quiet") {
+      g.quiet = true;
     } else if (a == "-h" || a == "--help" || a == "help") {
       Usage();
       return 0;
@@ -79,12 +86,17 @@ int main(int argc, char** argv) {
     }
   }
   hab::cli::SetDebug(g.debug);
-  if (command == "run") return hab::cli::CmdRun(g, rest);
-  if (command == "restore") return hab::cli::CmdRestore(g, rest);
-  if (command == "status") return hab::cli::CmdStatus(g, rest);
+  hab::cli::SetQuiet(g.quiet);
+  using hab::cli::Finish;
+  if (command == "run") return Finish(hab::cli::CmdRun(g, rest));
+  if (command == "restore") return Finish(hab::cli::CmdRestore(g, rest));
+  if (command == "status") return Finish(hab::cli::CmdStatus(g, rest));
+  if (command == "list") return Finish(hab::cli::CmdList(g, rest));
+  if (command == "verify") return Finish(hab::cli::CmdVerify(g, rest));
+  if (command == "schedule") return Finish(hab::cli::CmdSchedule(g, rest));
   if (command == "version") return hab::cli::CmdVersion(rest);
   if (command == "keygen") return hab::cli::CmdKeygen(rest);
-  if (command == "example-config") return hab::cli::CmdExampleConfig(rest);
+  if (command == "example-config") return Finish(hab::cli::CmdExampleConfig(rest));
   if (command.empty()) {
     Usage();
     return hab::cli::kExitPreflight;

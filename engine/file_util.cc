@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/partial_file.h"
 #include "engine/unique_fd.h"
 
 namespace hab {
@@ -94,19 +95,23 @@ absl::Status MakeDirs(const std::string& path, unsigned mode) {
 }
 
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents, unsigned mode) {
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return ErrnoStatus(errno, "create", tmp);
-  absl::Status s = WriteAll(
-      fd.get(), {reinterpret_cast<const uint8_t*>(contents.data()), contents.size()}, tmp);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", tmp);
-  fd.reset();
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus(errno, "rename", tmp);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
+  auto file = PartialFile::Create(path, mode, PartialFile::Mode::kReplace, absl::StrCat(".tmp.", ::getpid()));
+  if (!file.ok()) return file.status();
+  absl::Status st = (*file)->Write(contents);
+  if (!st.ok()) return st;
+  return (*file)->Commit();
+}
+
+absl::Status RemoveEmptyDirs(const std::string& top, const std::string& leaf) {
+  std::string d = leaf;
+  while (true) {
+    if (::rmdir(d.c_str()) != 0) {
+      if (errno == ENOENT || errno == ENOTEMPTY || errno == EEXIST) return absl::OkStatus();
+      return ErrnoStatus(errno, "remove directory", d);
+    }
+    if (d == top || d.size() <= top.size()) return absl::OkStatus();
+    d = Dirname(d);
   }
-  return FsyncDir(Dirname(path));
 }
 
 std::string Dirname(const std::string& path) {

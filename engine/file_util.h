@@ -25,8 +25,12 @@ absl::StatusOr<std::string> ReadPrivateFile(const std::string& path, absl::strin
                                             size_t max_bytes = 4096);
 absl::Status FsyncDir(const std::string& dir);
 absl::Status MakeDirs(const std::string& path, unsigned mode = 0755);
-// Writes `contents` to `path` atomically (temp file, fsync, rename, fsync dir).
+// Writes `contents` to `path` atomically, replacing it (a PartialFile in
+// kReplace mode: temp file, fsync, rename, fsync dir).
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents, unsigned mode);
+// Removes `leaf` and its parents up to and including `top` while they are
+// empty directories (a restore's own folders after a failure).
+absl::Status RemoveEmptyDirs(const std::string& top, const std::string& leaf);
 std::string Dirname(const std::string& path);
 std::string Basename(const std::string& path);
 // "2026-11-26T05:16:23Z" / "20261126T051623Z" / "2026-11-26", UTC.

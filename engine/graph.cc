@@ -85,16 +85,34 @@ ChunkRef Placeholder(uint64_t seq) {
   return c;
 }
 
+// In-flight messages of one branch. It starts at 1 (the producer's hold)
+// and counts every message put into the branch's graph until a node body
+// (or the sink node) has consumed it; sequencers' buffers count too. When
+// it drops to 0 the branch is drained: its sink queue is closed, so the
+// writer finishes the branch without waiting for the others, and the
+// scheduler can start the next branch.
+class Inflight {
+ public:
+  explicit Inflight(std::function<void()> on_drained) : on_drained_(std::move(on_drained)) {}
+  void Add() { count_.fetch_add(1); }
+  void Release() {
+    if (count_.fetch_sub(1) == 1) on_drained_();
+  }
+
+ private:
+  std::atomic<int64_t> count_{1};
+  std::function<void()> on_drained_;
+};
+
 class PortEmitter : public Emitter {
  public:
   // `counter` numbers the outputs of a serial node; null for parallel nodes,
   // whose single output keeps the input's seq.
-  PortEmitter(MultiNode::output_ports_type& ports, uint64_t* counter, uint64_t in_seq)
-      : ports_(ports), counter_(counter), in_seq_(in_seq) {}
+  PortEmitter(MultiNode::output_ports_type& ports, uint64_t* counter, uint64_t in_seq, Inflight& inflight)
+      : ports_(ports), counter_(counter), in_seq_(in_seq), inflight_(inflight) {}
   void Emit(Chunk chunk) override {
     chunk.seq = counter_ ? (*counter_)++ : in_seq_;
-    std::get<0>(ports_).try_put(std::make_shared<const Chunk>(std::move(chunk)));
-    ++emitted_;
+    Put(std::make_shared<const Chunk>(std::move(chunk)));
   }
   void Forward(const ChunkRef& in) override {
     if (counter_ && in->seq != *counter_) {
@@ -107,23 +125,25 @@ class PortEmitter : public Emitter {
       copy->data = Buffer(in->bytes().size());
       copy->data.append(in->bytes());
       copy->lease = in->lease;
-      std::get<0>(ports_).try_put(copy);
+      Put(copy);
     } else {
       if (counter_) ++(*counter_);
-      std::get<0>(ports_).try_put(in);
+      Put(in);
     }
-    ++emitted_;
   }
-  void EmitPlaceholder() {
-    std::get<0>(ports_).try_put(Placeholder(counter_ ? (*counter_)++ : in_seq_));
-    ++emitted_;
-  }
+  void EmitPlaceholder() { Put(Placeholder(counter_ ? (*counter_)++ : in_seq_)); }
   int emitted() const { return emitted_; }
 
  private:
+  void Put(ChunkRef c) {
+    inflight_.Add();
+    std::get<0>(ports_).try_put(std::move(c));
+    ++emitted_;
+  }
   MultiNode::output_ports_type& ports_;
   uint64_t* counter_;
   uint64_t in_seq_;
+  Inflight& inflight_;
   int emitted_ = 0;
 };
 
@@ -136,10 +156,13 @@ struct BranchRuntime {
   std::unique_ptr<SinkNode> sink_node;
   tbb::flow::receiver<Msg>* entry = nullptr;
   BlockingQueue<ChunkRef> sink_queue;
+  std::unique_ptr<Inflight> inflight;
   LeaseRef fixed_lease;
   bool committed = false;
   bool stopped = false;
+  absl::Status step_status;
   SinkReport report;
+  Topology topology;
   std::chrono::steady_clock::time_point start, end;
 };
 
@@ -155,9 +178,22 @@ absl::Status Guarded(const std::function<absl::Status()>& fn) {
   }
 }
 
+std::string IdOr(const std::vector<std::string>& ids, size_t i, const std::string& fallback) {
+  return i < ids.size() ? ids[i] : fallback;
+}
+
 void Build(tbb::flow::graph& g, BranchRuntime& rt, int parallelism) {
+  BranchRuntime* r = &rt;
+  rt.inflight = std::make_unique<Inflight>([r] { r->sink_queue.Close(); });
   tbb::flow::sender<Msg>* prev = nullptr;
   bool prev_parallel = false;
+  std::string prev_id = rt.spec->source_id.empty() ? rt.spec->source->Name() : rt.spec->source_id;
+  rt.topology.nodes.push_back(prev_id);
+  auto link = [&](const std::string& id) {
+    rt.topology.nodes.push_back(id);
+    rt.topology.edges.push_back({prev_id, id});
+    prev_id = id;
+  };
   auto sequence_into = [&](tbb::flow::receiver<Msg>& next) {
     if (prev == nullptr) return;
     if (prev_parallel) {
@@ -178,18 +214,23 @@ void Build(tbb::flow::graph& g, BranchRuntime& rt, int parallelism) {
       rt.counters.push_back(std::make_unique<uint64_t>(0));
       counter = rt.counters.back().get();
     }
+    link(IdOr(rt.spec->transform_ids, static_cast<size_t>(index), node->Name()));
     std::string where = absl::StrCat(node->Name(), "#", index++);
-    BranchRuntime* r = &rt;
     auto body = [r, node, counter, where](const Msg& in, MultiNode::output_ports_type& ports) {
-      PortEmitter em(ports, counter, in->seq);
+      PortEmitter em(ports, counter, in->seq, *r->inflight);
+      bool processed = false;
       if (!in->dropped && !r->ctx->cancelled()) {
         absl::Status st = Guarded([&] { return node->Process(*r->ctx, in, em); });
-        if (st.ok()) return;
-        r->ctx->Fail(where, st);
+        if (st.ok()) {
+          processed = true;
+        } else {
+          r->ctx->Fail(where, st);
+        }
       }
       // Keep the sequence dense: a parallel node owes exactly one output per
       // input, a serial node renumbers so one more placeholder is harmless.
-      if (counter != nullptr || em.emitted() == 0) em.EmitPlaceholder();
+      if (!processed && (counter != nullptr || em.emitted() == 0)) em.EmitPlaceholder();
+      r->inflight->Release();
     };
     auto mf = std::make_unique<MultiNode>(g, conc == 1 ? tbb::flow::serial : conc, body);
     if (prev == nullptr) {
@@ -201,9 +242,13 @@ void Build(tbb::flow::graph& g, BranchRuntime& rt, int parallelism) {
     prev_parallel = conc > 1;
     rt.nodes.push_back(std::move(mf));
   }
-  BranchRuntime* r = &rt;
+  for (size_t i = 0; i < std::max<size_t>(1, rt.spec->sink_ids.size()); ++i) {
+    link(IdOr(rt.spec->sink_ids, i, rt.spec->sink->Name()));
+  }
+  for (size_t i = 0; i < rt.spec->steps.size(); ++i) link(IdOr(rt.spec->step_ids, i, rt.spec->steps[i]->Name()));
   rt.sink_node = std::make_unique<SinkNode>(g, tbb::flow::serial, [r](const Msg& m) {
     r->sink_queue.Push(m);
+    r->inflight->Release();
     return tbb::flow::continue_msg();
   });
   if (prev == nullptr) {
@@ -223,6 +268,7 @@ void ProduceLoop(tbb::flow::graph& g, BranchRuntime& rt) {
     c.offset = offset;
     offset += c.data.size();
     saw_last = c.last;
+    rt.inflight->Add();
     rt.entry->try_put(std::make_shared<const Chunk>(std::move(c)));
     return absl::OkStatus();
   };
@@ -233,6 +279,7 @@ void ProduceLoop(tbb::flow::graph& g, BranchRuntime& rt) {
   if (!st.ok() && !(rt.ctx->cancelled() && st.code() == absl::StatusCode::kCancelled)) {
     rt.ctx->Fail(rt.spec->source->Name(), st);
   }
+  rt.inflight->Release();  // the producer's hold
   g.release_wait();
 }
 
@@ -257,17 +304,50 @@ void SinkLoop(const std::atomic<bool>& cancel, BranchRuntime& rt) {
       } else {
         rt.committed = true;
         rt.report = *rep;
-        rt.end = std::chrono::steady_clock::now();
       }
     }
   }
-  if (!rt.committed) {
-    sink->Abort();
-    rt.end = std::chrono::steady_clock::now();
+  if (!rt.committed) sink->Abort();
+  // The branch's buffers are all back; what follows (verification) leases
+  // its own memory.
+  rt.fixed_lease.reset();
+  if (rt.committed) {
+    for (auto& step : rt.spec->steps) {
+      absl::Status st = Guarded([&] { return step->Run(*rt.ctx, rt.report); });
+      if (!st.ok()) {
+        rt.step_status = absl::Status(st.code(), absl::StrCat(step->Name(), ": ", st.message()));
+        break;
+      }
+    }
   }
+  rt.end = std::chrono::steady_clock::now();
 }
 
 }  // namespace
+
+int MaxConcurrentBranches(const std::vector<uint64_t>& footprints, uint64_t limit) {
+  int n = 0;
+  uint64_t sum = 0;
+  for (uint64_t f : footprints) {
+    if (n > 0 && sum + f > limit) break;
+    sum += f;
+    ++n;
+  }
+  return std::max(1, n);
+}
+
+Topology Graph::BuiltTopology() {
+  tbb::flow::graph g;
+  Topology out;
+  for (auto& spec : branches_) {
+    BranchRuntime rt;
+    rt.spec = &spec;
+    Build(g, rt, parallelism_);
+    out.nodes.insert(out.nodes.end(), rt.topology.nodes.begin(), rt.topology.nodes.end());
+    out.edges.insert(out.edges.end(), rt.topology.edges.begin(), rt.topology.edges.end());
+  }
+  return out;
+}
 
 std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism,
@@ -298,23 +378,69 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
     Build(g, *rt, parallelism_);
     rts.push_back(std::move(rt));
   }
+  // Every branch holds a reserve_wait until its producer ends (or it is
+  // skipped), so wait_for_all below returns only after all of them.
+  for (size_t i = 0; i < rts.size(); ++i) g.reserve_wait();
+  absl::Mutex mu;
+  int running = 0;
+  uint64_t running_footprint = 0;
   std::vector<std::thread> producers, writers;
-  for (auto& rt : rts) {
-    rt->start = std::chrono::steady_clock::now();
-    if (rt->spec->fixed_bytes > 0) {
-      auto lease = budget_->TryAcquire(rt->spec->fixed_bytes);
-      if (!lease.ok()) {
-        rt->ctx->Fail("memory budget", absl::InvalidArgumentError(absl::StrCat(
-                                           "performance.memory_limit is too small for this plan: ",
-                                           lease.status().message())));
-      } else {
-        rt->fixed_lease = *lease;
+  producers.reserve(rts.size());
+  writers.reserve(rts.size());
+  // Starts branches in order as the budget allows (see the header).
+  std::thread scheduler([&] {
+    for (auto& rtp : rts) {
+      BranchRuntime* rt = rtp.get();
+      uint64_t fp = rt->spec->footprint_bytes;
+      bool go = false;
+      {
+        absl::MutexLock lock(&mu);
+        auto fits = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+          return cancel.load() || running == 0 || running_footprint + fp <= budget_->limit();
+        };
+        // Cancellation is a flag, not a signal on this mutex: poll it.
+        while (!fits()) mu.AwaitWithTimeout(absl::Condition(&fits), absl::Milliseconds(50));
+        if (!cancel.load()) {
+          ++running;
+          running_footprint += fp;
+          go = true;
+        }
       }
+      rt->start = std::chrono::steady_clock::now();
+      if (go && rt->spec->fixed_bytes > 0) {
+        auto lease = budget_->Acquire(rt->spec->fixed_bytes, [&cancel] { return cancel.load(); });
+        if (!lease.ok()) {
+          rt->ctx->Fail("memory budget", lease.status().code() == absl::StatusCode::kCancelled
+                                             ? lease.status()
+                                             : absl::InvalidArgumentError(absl::StrCat(
+                                                   "performance.memory_limit is too small for this "
+                                                   "source: ",
+                                                   lease.status().message())));
+        } else {
+          rt->fixed_lease = *lease;
+        }
+      }
+      if (!go) rt->ctx->Fail("scheduler", absl::CancelledError("run interrupted before this source started"));
+      auto finish = [&mu, &running, &running_footprint, fp, go] {
+        if (!go) return;
+        absl::MutexLock lock(&mu);
+        --running;
+        running_footprint -= fp;
+      };
+      if (!go || rt->ctx->failed()) {
+        // Never started: nothing flows, the writer aborts at once.
+        rt->inflight->Release();
+        g.release_wait();
+        producers.emplace_back();
+      } else {
+        producers.emplace_back([&g, rt] { ProduceLoop(g, *rt); });
+      }
+      writers.emplace_back([&cancel, rt, finish] {
+        SinkLoop(cancel, *rt);
+        finish();
+      });
     }
-    g.reserve_wait();
-    producers.emplace_back([&g, r = rt.get()] { ProduceLoop(g, *r); });
-    writers.emplace_back([&cancel, r = rt.get()] { SinkLoop(cancel, *r); });
-  }
+  });
   // Watch for cancellation and failures: stop the producers so a blocked read
   // or a child process does not keep a failed branch alive.
   std::atomic<bool> done{false};
@@ -330,10 +456,12 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
     }
   });
   // The calling thread takes part in the graph's work while it waits (it is
-  // one of the `parallelism` TBB threads). Every producer holds a
-  // reserve_wait until it finishes, so this returns only after all of them.
+  // one of the `parallelism` TBB threads).
   g.wait_for_all();
-  for (auto& t : producers) t.join();
+  scheduler.join();
+  for (auto& t : producers) {
+    if (t.joinable()) t.join();
+  }
   for (auto& rt : rts) rt->sink_queue.Close();
   for (auto& t : writers) t.join();
   done.store(true);
@@ -343,7 +471,7 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
   for (auto& rt : rts) {
     BranchResult r;
     r.name = rt->spec->name;
-    r.status = rt->committed ? absl::OkStatus() : rt->ctx->status();
+    r.status = rt->committed ? rt->step_status : rt->ctx->status();
     if (!rt->committed && r.status.ok()) {
       r.status = absl::InternalError("branch ended without its final chunk");
     }

@@ -6,6 +6,13 @@
 // parallel one, and in front of the sink), and a writer thread for the sink.
 // TBB workers therefore never block on I/O or on the memory budget.
 //
+// Scheduling: branches start in the order added, each when the memory it
+// may hold (BranchSpec::footprint_bytes) fits beside the branches running,
+// or when none runs; the rest wait for running branches to finish. Its
+// fixed bytes are leased (waiting, cancellable) before it starts. So any
+// number of sources works under any budget that holds one branch, and
+// MaxConcurrentBranches says how many run at once.
+//
 // Failure: the first error of a branch is stored with the node's name and
 // flips the branch's cancelled flag. The producer stops, and every node then
 // turns each input into one empty "dropped" placeholder, which keeps the
@@ -27,9 +34,17 @@ namespace hab {
 
 struct BranchSpec {
   std::string name;
+  // Node ids (the plan's: "web/zstd") beside the nodes; a sink may stand
+  // for several plan nodes ("db/unzstd", "db/extract").
+  std::string source_id;
   std::unique_ptr<Source> source;
+  std::vector<std::string> transform_ids;
   std::vector<std::unique_ptr<Transform>> transforms;
+  std::vector<std::string> sink_ids;
   std::unique_ptr<Sink> sink;
+  // Run after the sink committed, in order (verification).
+  std::vector<std::string> step_ids;
+  std::vector<std::unique_ptr<CommitStep>> steps;
   // Admission: budget bytes charged per source byte, x100 (300 = 3x).
   uint64_t admission_x100 = 300;
   // Fixed per-branch buffers (carry buffers, sink buffers), leased at start.
@@ -43,7 +58,20 @@ struct BranchSpec {
   // docs/performance.md (third session): backups 10-20 % faster, half the
   // RSS.
   int window_chunks = 0;
+  // What the branch may hold at most (fixed + window x admitted chunk):
+  // the scheduler starts it when this fits beside the running branches.
+  uint64_t footprint_bytes = 0;
 };
+
+// The nodes and edges of a built graph, by node id, in branch order.
+struct Topology {
+  std::vector<std::string> nodes;
+  std::vector<std::pair<std::string, std::string>> edges;
+};
+
+// How many branches of these footprints the scheduler runs at once under
+// `limit` when started in order (at least 1).
+int MaxConcurrentBranches(const std::vector<uint64_t>& footprints, uint64_t limit);
 
 struct BranchResult {
   std::string name;
@@ -66,6 +94,8 @@ class Graph {
   // Runs every branch to completion (or cancellation) and returns one result
   // per branch, in the order added. `cancel` may be set from a signal handler.
   std::vector<BranchResult> Run(const std::atomic<bool>& cancel);
+  // What Run builds (the same construction, not run): nodes and edges.
+  Topology BuiltTopology();
 
  private:
   MemoryBudget* budget_;

@@ -108,6 +108,16 @@ struct SinkReport {
   uint64_t bytes = 0;      // bytes written
 };
 
+// CommitStep: work a branch does after its sink committed (verification:
+// a stat of the archive, or reading it back). Runs on the branch's writer
+// thread, in order; a failure fails the branch (what was committed stays).
+class CommitStep {
+ public:
+  virtual ~CommitStep() = default;
+  virtual std::string Name() const = 0;
+  virtual absl::Status Run(RunContext& ctx, const SinkReport& report) = 0;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -2,25 +2,22 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
+#include "destinations/registry.h"
 #include "engine/file_util.h"
+#include "graphs/schedule.h"
 #include "nodes/age_format.h"
-#include "net/url.h"
+#include "sources/registry.h"
 
 namespace hab {
-
-std::string SourceSpec::extension() const {
-  if (type == "postgres") return "pgdump";
-  if (type == "mysql") return "sql";
-  return "tar";
-}
 
 bool ValidSourceName(absl::string_view name) {
   if (name.empty() || name.size() > 100) return false;
@@ -30,6 +27,14 @@ bool ValidSourceName(absl::string_view name) {
     }
   }
   return name[0] != '.' && name[0] != '-';
+}
+
+bool ValidHeartbeatSlug(absl::string_view slug) {
+  if (slug.empty() || slug.size() > 100) return false;
+  for (char c : slug) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
 }
 
 absl::StatusOr<uint64_t> ParseSize(const std::string& text) {
@@ -46,379 +51,518 @@ absl::StatusOr<uint64_t> ParseSize(const std::string& text) {
       {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
       {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0}};
   for (auto [u, mult] : kUnits) {
-    if (unit == u) return static_cast<uint64_t>(value * mult);
+    if (unit != u) continue;
+    double bytes = value * mult;
+    // 2^64 itself is not representable: anything from there on is too large
+    // (a cast would wrap it to a small number).
+    if (!std::isfinite(bytes) || bytes >= 18446744073709551616.0) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is too large"));
+    }
+    return static_cast<uint64_t>(bytes);
   }
   return absl::InvalidArgumentError(absl::StrCat("\"", text, "\": unknown size unit \"", unit,
                                                  "\" (use B, KiB, MiB, GiB, TiB)"));
 }
 
-std::string ExpandTemplate(const std::string& text, const std::string& hostname, int64_t now) {
-  std::string out = text;
-  for (const char* h : {"{{ hostname }}", "{{hostname}}"}) out = absl::StrReplaceAll(out, {{h, hostname}});
-  for (const char* d : {"{{ date }}", "{{date}}"}) out = absl::StrReplaceAll(out, {{d, DateUtc(now)}});
-  return out;
-}
-
 namespace {
 
-class Validator {
- public:
-  explicit Validator(std::string file) : file_(std::move(file)) {}
+std::string Join(absl::string_view a, absl::string_view b) {
+  return a.empty() ? std::string(b) : absl::StrCat(a, ".", b);
+}
 
-  void Problem(const YAML::Node& n, const std::string& key, const std::string& msg) {
-    ConfigProblem p;
-    if (n.IsDefined() && n.Mark().line >= 0) {
-      p.line = n.Mark().line + 1;
-      p.column = n.Mark().column + 1;
+// Every problem and warning of one file, with positions.
+class Collector {
+ public:
+  explicit Collector(std::string file) : file_(std::move(file)) {}
+
+  void Add(bool warning, const YAML::Node& at, std::string key, std::string message) {
+    Entry e{warning, 0, 0, std::move(key), std::move(message)};
+    if (at.IsDefined() && at.Mark().line >= 0) {
+      e.line = at.Mark().line + 1;
+      e.column = at.Mark().column + 1;
     }
-    p.key = key;
-    p.message = msg;
-    problems_.push_back(p);
+    entries_.push_back(std::move(e));
   }
 
-  // Checks that `n` is a map whose keys are all in `allowed`.
-  bool Map(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) {
-    if (!n.IsMap()) {
-      Problem(n, key, "must be a mapping");
-      return false;
-    }
-    std::set<std::string> ok(allowed.begin(), allowed.end());
-    for (const auto& kv : n) {
-      std::string k = kv.first.Scalar();
-      if (!ok.count(k)) {
-        Problem(kv.first, Join(key, k),
-                absl::StrCat("unknown key (allowed: ", absl::StrJoin(ok, ", "), ")"));
+  // Whether a problem was recorded at `key` or below it.
+  bool ProblemUnder(absl::string_view key) const {
+    for (const auto& e : entries_) {
+      if (e.warning) continue;
+      if (e.key == key || absl::StartsWith(e.key, absl::StrCat(key, ".")) ||
+          absl::StartsWith(e.key, absl::StrCat(key, "["))) {
+        return true;
       }
     }
-    return true;
+    return false;
   }
 
-  static std::string Join(const std::string& a, const std::string& b) {
-    return a.empty() ? b : absl::StrCat(a, ".", b);
+  std::vector<std::string> Lines(bool warnings) const {
+    std::vector<std::string> out;
+    for (const auto& e : entries_) {
+      if (e.warning != warnings) continue;
+      out.push_back(e.line > 0 ? absl::StrCat(file_, ":", e.line, ":", e.column, ": ", e.key, ": ", e.message)
+                               : absl::StrCat(file_, ": ", e.key, ": ", e.message));
+    }
+    return out;
   }
 
-  bool Str(const YAML::Node& parent, const char* name, const std::string& key, std::string& out,
-           bool required = false) {
-    YAML::Node n = parent[name];
+ private:
+  struct Entry {
+    bool warning;
+    int line, column;
+    std::string key, message;
+  };
+  std::string file_;
+  std::vector<Entry> entries_;
+};
+
+// A YAML mapping as a ConfigNode (engine/config_node.h).
+class YamlNode : public ConfigNode {
+ public:
+  YamlNode(Collector& c, YAML::Node node, std::string path)
+      : c_(c), node_(std::move(node)), path_(std::move(path)) {}
+
+  const std::string& path() const override { return path_; }
+  const YAML::Node& node() const { return node_; }
+
+  void AllowKeys(std::initializer_list<absl::string_view> allowed) override {
+    std::set<std::string> ok;
+    for (absl::string_view a : allowed) ok.emplace(a);
+    std::set<std::string> seen;
+    for (const auto& kv : node_) {
+      std::string k = kv.first.Scalar();
+      if (!ok.count(k)) {
+        c_.Add(false, kv.first, Join(path_, k),
+               absl::StrCat("unknown key (allowed: ", absl::StrJoin(ok, ", "), ")"));
+      } else if (!seen.insert(k).second) {
+        // yaml-cpp keeps both and answers lookups with the first: a second
+        // `keep_last:` would be silently ignored.
+        c_.Add(false, kv.first, Join(path_, k), "is given twice (remove one)");
+      }
+    }
+  }
+
+  bool Has(absl::string_view key) const override {
+    YAML::Node n = Get(key);
+    return n.IsDefined() && !n.IsNull();
+  }
+
+  bool Str(absl::string_view key, std::string& out, bool required = false) override {
+    YAML::Node n = Get(key);
     if (!n.IsDefined() || n.IsNull()) {
-      if (required) Problem(parent, Join(key, name), "is required");
+      if (required) c_.Add(false, node_, Join(path_, key), "is required");
       return false;
     }
     if (!n.IsScalar()) {
-      Problem(n, Join(key, name), "must be a string");
+      c_.Add(false, n, Join(path_, key), "must be a string");
       return false;
     }
     out = n.Scalar();
     return true;
   }
 
-  bool Int(const YAML::Node& parent, const char* name, const std::string& key, int64_t lo,
-           int64_t hi, int64_t& out) {
-    YAML::Node n = parent[name];
+  bool Int(absl::string_view key, int64_t lo, int64_t hi, int64_t& out) override {
+    YAML::Node n = Get(key);
     if (!n.IsDefined() || n.IsNull()) return false;
     int64_t v;
     if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v)) {
-      Problem(n, Join(key, name), "must be an integer");
+      c_.Add(false, n, Join(path_, key), "must be an integer");
       return false;
     }
     if (v < lo || v > hi) {
-      Problem(n, Join(key, name), absl::StrCat("must be between ", lo, " and ", hi, ", got ", v));
+      c_.Add(false, n, Join(path_, key), absl::StrCat("must be between ", lo, " and ", hi, ", got ", v));
       return false;
     }
     out = v;
     return true;
   }
 
-  bool Bool(const YAML::Node& parent, const char* name, const std::string& key, bool& out) {
-    YAML::Node n = parent[name];
+  bool Bool(absl::string_view key, bool& out) override {
+    YAML::Node n = Get(key);
     if (!n.IsDefined() || n.IsNull()) return false;
     std::string s = n.IsScalar() ? absl::AsciiStrToLower(n.Scalar()) : "";
-    if (s == "true" || s == "yes") out = true;
-    else if (s == "false" || s == "no") out = false;
-    else {
-      Problem(n, Join(key, name), "must be true or false");
+    if (s == "true" || s == "yes") {
+      out = true;
+    } else if (s == "false" || s == "no") {
+      out = false;
+    } else {
+      c_.Add(false, n, Join(path_, key), "must be true or false");
       return false;
     }
     return true;
   }
 
-  bool StrList(const YAML::Node& parent, const char* name, const std::string& key,
-               std::vector<std::string>& out) {
-    YAML::Node n = parent[name];
+  bool StrList(absl::string_view key, std::vector<std::string>& out) override {
+    YAML::Node n = Get(key);
     if (!n.IsDefined() || n.IsNull()) return false;
     if (!n.IsSequence()) {
-      Problem(n, Join(key, name), "must be a list of strings");
+      c_.Add(false, n, Join(path_, key), "must be a list of strings");
       return false;
     }
+    bool ok = true;
     for (size_t i = 0; i < n.size(); ++i) {
       if (!n[i].IsScalar()) {
-        Problem(n[i], absl::StrCat(Join(key, name), "[", i, "]"), "must be a string");
+        c_.Add(false, n[i], absl::StrCat(Join(path_, key), "[", i, "]"), "must be a string");
+        ok = false;
         continue;
       }
       out.push_back(n[i].Scalar());
     }
-    return true;
+    return ok;
   }
 
-  bool Size(const YAML::Node& parent, const char* name, const std::string& key, uint64_t& out) {
+  bool Size(absl::string_view key, uint64_t& out) override {
     std::string s;
-    if (!Str(parent, name, key, s)) return false;
+    if (!Str(key, s)) return false;
     auto v = ParseSize(s);
     if (!v.ok()) {
-      Problem(parent[name], Join(key, name), std::string(v.status().message()));
+      c_.Add(false, Get(key), Join(path_, key), std::string(v.status().message()));
       return false;
     }
     out = *v;
     return true;
   }
 
-  absl::Status Result() const {
-    if (problems_.empty()) return absl::OkStatus();
-    std::vector<std::string> lines;
-    for (const auto& p : problems_) {
-      lines.push_back(p.line > 0 ? absl::StrCat(file_, ":", p.line, ":", p.column, ": ", p.key, ": ", p.message)
-                                 : absl::StrCat(file_, ": ", p.key, ": ", p.message));
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+  void Problem(absl::string_view key, std::string message) override {
+    Report(false, key, std::move(message));
+  }
+  void Warning(absl::string_view key, std::string message) override {
+    Report(true, key, std::move(message));
+  }
+  void ProblemAt(absl::string_view key, size_t index, std::string message) override {
+    YAML::Node n = Get(key);
+    YAML::Node at = n.IsSequence() && index < n.size() ? n[index] : n;
+    c_.Add(false, at, absl::StrCat(Join(path_, key), "[", index, "]"), std::move(message));
   }
 
  private:
-  std::string file_;
-  std::vector<ConfigProblem> problems_;
+  YAML::Node Get(absl::string_view key) const {
+    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    return node_[std::string(key)];
+  }
+  void Report(bool warning, absl::string_view key, std::string message) {
+    if (key.empty()) {
+      c_.Add(warning, node_, path_, std::move(message));
+      return;
+    }
+    YAML::Node n = Get(key);
+    c_.Add(warning, n.IsDefined() ? n : node_, Join(path_, key), std::move(message));
+  }
+
+  Collector& c_;
+  YAML::Node node_;
+  std::string path_;
 };
 
-void ParseSource(Validator& v, const YAML::Node& n, const std::string& key, BackupSpec& spec,
-                 std::set<std::string>& names) {
+// A mapping at `key` of `parent`, or a problem. Absent: nullopt, no problem.
+std::unique_ptr<YamlNode> Section(Collector& c, YamlNode& parent, const char* key) {
+  YAML::Node n = parent.node()[key];
+  if (!n.IsDefined() || n.IsNull()) return nullptr;
   if (!n.IsMap()) {
-    v.Problem(n, key, "must be a mapping");
-    return;
+    c.Add(false, n, key, "must be a mapping");
+    return nullptr;
   }
-  SourceSpec s;
-  v.Str(n, "type", key, s.type, true);
-  if (s.type == "mariadb") s.type = "mysql";
-  if (s.type == "files") {
-    v.Map(n, key, {"type", "name", "paths", "exclude"});
-    if (!v.StrList(n, "paths", key, s.paths) || s.paths.empty()) {
-      if (s.paths.empty()) v.Problem(n, Validator::Join(key, "paths"), "at least one path is required");
-    }
-    for (size_t i = 0; i < s.paths.size(); ++i) {
-      if (s.paths[i].empty() || s.paths[i][0] != '/') {
-        v.Problem(n["paths"][i], absl::StrCat(key, ".paths[", i, "]"), "must be an absolute path");
-      }
-    }
-    v.StrList(n, "exclude", key, s.exclude);
-  } else if (s.type == "postgres" || s.type == "mysql") {
-    v.Map(n, key, {"type", "name", "host", "port", "user", "password_env", "password_file",
-                   "database", "command_timeout_seconds", "extra_args"});
-    v.Str(n, "host", key, s.host);
-    if (s.host.empty()) s.host = "127.0.0.1";
-    int64_t port = s.type == "postgres" ? 5432 : 3306;
-    v.Int(n, "port", key, 1, 65535, port);
-    s.port = static_cast<int>(port);
-    v.Str(n, "user", key, s.user, true);
-    v.Str(n, "database", key, s.database, true);
-    bool has_env = v.Str(n, "password_env", key, s.password_env);
-    bool has_file = v.Str(n, "password_file", key, s.password_file);
-    if (has_env && has_file) {
-      v.Problem(n["password_file"], Validator::Join(key, "password_file"),
-                "set either password_env or password_file, not both");
-    }
-    v.Int(n, "command_timeout_seconds", key, 1, 7 * 86400, s.command_timeout_seconds);
-    v.StrList(n, "extra_args", key, s.extra_args);
-  } else if (!s.type.empty()) {
-    v.Problem(n["type"], Validator::Join(key, "type"),
-              absl::StrCat("unknown source type \"", s.type, "\" (files, postgres, mysql, mariadb)"));
-  }
-  v.Str(n, "name", key, s.name, true);
-  if (!s.name.empty() && !ValidSourceName(s.name)) {
-    v.Problem(n["name"], Validator::Join(key, "name"),
-              "must be 1-100 characters of letters, digits, '-', '_' or '.', not starting with '.' or '-'");
-  } else if (!s.name.empty() && !names.insert(s.name).second) {
-    v.Problem(n["name"], Validator::Join(key, "name"), absl::StrCat("duplicate source name \"", s.name, "\""));
-  }
-  spec.sources.push_back(std::move(s));
+  return std::make_unique<YamlNode>(c, n, key);
 }
 
-void ParseDestination(Validator& v, const YAML::Node& n, BackupSpec& spec) {
-  const std::string key = "destination";
-  if (!n.IsDefined()) {
-    v.Problem(n, key, "is required (one of local, sftp, s3)");
+void ParseSources(Collector& c, YamlNode& root, ConfigReport& report) {
+  YAML::Node sources = root.node()["sources"];
+  if (!sources.IsDefined() || !sources.IsSequence() || sources.size() == 0) {
+    c.Add(false, sources.IsDefined() ? sources : root.node(), "sources",
+          "must be a non-empty list of sources");
     return;
   }
-  if (!n.IsMap()) {
-    v.Problem(n, key, "must be a mapping");
+  std::set<std::string> names;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    std::string key = absl::StrCat("sources[", i, "]");
+    if (!sources[i].IsMap()) {
+      c.Add(false, sources[i], key, "must be a mapping");
+      continue;
+    }
+    YamlNode n(c, sources[i], key);
+    std::string type, name;
+    n.Str("type", type, true);
+    n.Str("name", name, true);
+    if (!name.empty() && !ValidSourceName(name)) {
+      n.Problem("name",
+                "must be 1-100 characters of letters, digits, '-', '_' or '.', not starting with '.' or '-'");
+    } else if (!name.empty() && !names.insert(name).second) {
+      n.Problem("name", absl::StrCat("duplicate source name \"", name, "\""));
+    }
+    const SourceKind* kind = FindSourceKind(type);
+    if (kind == nullptr) {
+      if (!type.empty()) {
+        n.Problem("type", absl::StrCat("unknown source type \"", type, "\" (", SourceTypeList(), ")"));
+      }
+      continue;
+    }
+    report.spec.sources.push_back(kind->Parse(name, n));
+    report.source_valid.push_back(!c.ProblemUnder(key));
+  }
+}
+
+void ParseDestination(Collector& c, YamlNode& root, ConfigReport& report) {
+  YAML::Node d = root.node()["destination"];
+  if (!d.IsDefined()) {
+    c.Add(false, root.node(), "destination", absl::StrCat("is required (one of ", DestinationTypeList(), ")"));
     return;
   }
-  DestinationSpec& d = spec.destination;
-  v.Str(n, "type", key, d.type, true);
-  if (d.type == "local") {
-    v.Map(n, key, {"type", "path"});
-    v.Str(n, "path", key, d.path, true);
-    if (!d.path.empty() && d.path[0] != '/') v.Problem(n["path"], "destination.path", "must be an absolute path");
-  } else if (d.type == "sftp") {
-    v.Map(n, key, {"type", "host", "port", "user", "identity_file", "known_hosts_file", "path"});
-    v.Str(n, "host", key, d.host, true);
-    int64_t port = 22;
-    v.Int(n, "port", key, 1, 65535, port);
-    d.port = static_cast<int>(port);
-    v.Str(n, "user", key, d.user, true);
-    v.Str(n, "identity_file", key, d.identity_file, true);
-    v.Str(n, "known_hosts_file", key, d.known_hosts_file, true);
-    v.Str(n, "path", key, d.path, true);
-  } else if (d.type == "s3") {
-    v.Map(n, key, {"type", "endpoint", "region", "bucket", "prefix", "access_key_id",
-                   "secret_access_key", "access_key_id_file", "secret_access_key_file",
-                   "path_style", "part_size", "concurrency", "ca_file", "timeout_seconds"});
-    v.Str(n, "endpoint", key, d.endpoint, true);
-    v.Str(n, "region", key, d.region);
-    if (d.region.empty()) d.region = "us-east-1";
-    v.Str(n, "bucket", key, d.bucket, true);
-    v.Str(n, "prefix", key, d.prefix);
-    v.Str(n, "access_key_id", key, d.access_key_id);
-    v.Str(n, "secret_access_key", key, d.secret_access_key);
-    v.Str(n, "access_key_id_file", key, d.access_key_id_file);
-    v.Str(n, "secret_access_key_file", key, d.secret_access_key_file);
-    bool ps;
-    if (v.Bool(n, "path_style", key, ps)) d.path_style = ps;
-    if (v.Size(n, "part_size", key, d.part_size) && (d.part_size < (5ull << 20) || d.part_size > (5ull << 30))) {
-      v.Problem(n["part_size"], "destination.part_size", "must be between 5MiB and 5GiB (S3 limits)");
+  if (!d.IsMap()) {
+    c.Add(false, d, "destination", "must be a mapping");
+    return;
+  }
+  YamlNode n(c, d, "destination");
+  std::string type;
+  n.Str("type", type, true);
+  const DestinationKind* kind = FindDestinationKind(type);
+  if (kind == nullptr) {
+    if (!type.empty()) {
+      n.Problem("type", absl::StrCat("unknown destination type \"", type, "\" (", DestinationTypeList(), ")"));
     }
-    int64_t conc = 4;
-    v.Int(n, "concurrency", key, 1, 64, conc);
-    d.concurrency = static_cast<int>(conc);
-    int64_t timeout = d.timeout_seconds;
-    v.Int(n, "timeout_seconds", key, 1, 86400, timeout);
-    d.timeout_seconds = static_cast<int>(timeout);
-    v.Str(n, "ca_file", key, d.ca_file);
-    if (!d.endpoint.empty()) {
-      // TLS verification is always on; plain http only on loopback (tests).
-      auto url = ParseBaseUrl(d.endpoint, "endpoint");
-      absl::Status st = url.ok() ? CheckTransportPolicy(*url, "endpoint") : url.status();
-      if (!st.ok()) v.Problem(n["endpoint"], "destination.endpoint", std::string(st.message()));
+    return;
+  }
+  report.spec.destination = kind->Parse(n);
+  report.destination_valid = !c.ProblemUnder("destination");
+}
+
+void ParseEncryption(Collector& c, YamlNode& root, BackupSpec& spec) {
+  YAML::Node enc = root.node()["encryption"];
+  if (!enc.IsDefined() || enc.IsNull()) {
+    c.Add(false, root.node(), "encryption",
+          "is required: archives are always age-encrypted (set encryption.recipient)");
+    return;
+  }
+  auto n = Section(c, root, "encryption");
+  if (n == nullptr) return;
+  n->AllowKeys({"type", "recipient", "recipients", "identity_file"});
+  std::string type = "age";
+  n->Str("type", type);
+  if (type != "age") n->Problem("type", "only \"age\" is supported");
+  std::string one;
+  bool has_one = n->Str("recipient", one);
+  if (has_one && !age::X25519Recipient::Parse(one).ok()) {
+    n->Problem("recipient", "not a valid age recipient (expected age1 followed by 58 characters)");
+  } else if (has_one) {
+    spec.recipients.push_back(one);
+  }
+  std::vector<std::string> list;
+  n->StrList("recipients", list);
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!age::X25519Recipient::Parse(list[i]).ok()) {
+      n->ProblemAt("recipients", i, "not a valid age recipient (expected age1 followed by 58 characters)");
+    } else {
+      spec.recipients.push_back(list[i]);
     }
-  } else if (!d.type.empty()) {
-    v.Problem(n["type"], "destination.type", absl::StrCat("unknown destination type \"", d.type, "\" (local, sftp, s3)"));
+  }
+  n->Str("identity_file", spec.identity_file);
+  if (!has_one && list.empty() && spec.identity_file.empty()) {
+    n->Problem("", "set recipient, recipients or identity_file");
+  }
+}
+
+void ParseRest(Collector& c, YamlNode& root, BackupSpec& spec) {
+  if (root.Str("schedule", spec.schedule)) {
+    auto cal = CronToOnCalendar(spec.schedule);
+    if (!cal.ok()) root.Problem("schedule", std::string(cal.status().message()));
+  }
+  root.Str("staging_dir", spec.staging_dir);
+  if (auto comp = Section(c, root, "compression")) {
+    comp->AllowKeys({"type", "level"});
+    std::string type = "zstd";
+    comp->Str("type", type);
+    if (type != "zstd") comp->Problem("type", "only \"zstd\" is supported");
+    int64_t level = 3;
+    comp->Int("level", 1, 22, level);
+    spec.zstd_level = static_cast<int>(level);
+  }
+  if (auto ret = Section(c, root, "retention")) {
+    ret->AllowKeys({"keep_last"});
+    int64_t keep = 0;
+    ret->Int("keep_last", 1, 100000, keep);
+    spec.keep_last = static_cast<int>(keep);
+  }
+  if (auto ver = Section(c, root, "verification")) {
+    ver->AllowKeys({"mode"});
+    ver->Str("mode", spec.verification);
+    if (spec.verification != "none" && spec.verification != "size" && spec.verification != "deep") {
+      ver->Problem("mode", "must be none, size or deep");
+    }
+  }
+  YAML::Node hb = root.node()["heartbeat"];
+  if (hb.IsDefined() && !hb.IsNull()) {
+    if (hb.IsScalar()) {
+      spec.heartbeat_slug = hb.Scalar();
+    } else if (auto n = Section(c, root, "heartbeat")) {
+      n->AllowKeys({"slug"});
+      n->Str("slug", spec.heartbeat_slug, true);
+    }
+    if (!spec.heartbeat_slug.empty() && !ValidHeartbeatSlug(spec.heartbeat_slug)) {
+      c.Add(false, hb, "heartbeat", "a slug is letters, digits, '_' and '-' (e.g. hb_a3f9c8e2d5)");
+    } else if (!spec.heartbeat_slug.empty()) {
+      // TODO(issue 18): pings; until then the key is read and not used.
+      c.Add(true, hb, "heartbeat", "this build does not ping heartbeats yet; the slug is not used");
+    }
+  }
+  if (auto hooks = Section(c, root, "hooks")) {
+    hooks->AllowKeys({"pre", "post", "timeout_seconds"});
+    hooks->StrList("pre", spec.pre_hooks);
+    hooks->StrList("post", spec.post_hooks);
+    hooks->Int("timeout_seconds", 1, 86400, spec.hook_timeout_seconds);
+  }
+  if (auto perf = Section(c, root, "performance")) {
+    perf->AllowKeys({"memory_limit", "parallelism"});
+    if (perf->Size("memory_limit", spec.memory_limit)) {
+      if (spec.memory_limit < (2ull << 20)) {
+        perf->Problem("memory_limit", "must be at least 2MiB");
+      } else if (spec.memory_limit > (1ull << 40)) {
+        perf->Problem("memory_limit", "is too large (at most 1TiB)");
+      }
+    }
+    int64_t par = 0;
+    perf->Int("parallelism", 1, 1024, par);
+    spec.parallelism = static_cast<int>(par);
   }
 }
 
 }  // namespace
 
-absl::StatusOr<BackupSpec> ParseConfig(const std::string& text, const std::string& path) {
+absl::StatusOr<ConfigReport> ParseConfigReport(const std::string& text, const std::string& path) {
+  Collector c(path);
+  ConfigReport report;
+  report.spec.config_path = path;
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
+    // Not YAML at all: nothing else can be checked.
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg));
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
-  Validator v(path);
-  BackupSpec spec;
-  spec.config_path = path;
   try {
     if (!root.IsMap()) {
-      v.Problem(root, "(top level)", "the config must be a YAML mapping");
-      return v.Result();
-    }
-    v.Map(root, "", {"schedule", "sources", "destination", "encryption", "compression", "retention",
-                     "verification", "heartbeat", "hooks", "performance", "staging_dir"});
-    v.Str(root, "schedule", "", spec.schedule);
-    v.Str(root, "staging_dir", "", spec.staging_dir);
-    YAML::Node sources = root["sources"];
-    if (!sources.IsDefined() || !sources.IsSequence() || sources.size() == 0) {
-      v.Problem(sources.IsDefined() ? sources : root, "sources", "must be a non-empty list of sources");
+      c.Add(false, root, "(top level)", "the config must be a YAML mapping");
     } else {
-      std::set<std::string> names;
-      for (size_t i = 0; i < sources.size(); ++i) {
-        ParseSource(v, sources[i], absl::StrCat("sources[", i, "]"), spec, names);
-      }
-    }
-    ParseDestination(v, root["destination"], spec);
-
-    YAML::Node enc = root["encryption"];
-    if (!enc.IsDefined() || enc.IsNull()) {
-      v.Problem(root, "encryption",
-                "is required: archives are always age-encrypted (set encryption.recipient)");
-    } else if (v.Map(enc, "encryption", {"type", "recipient", "recipients", "identity_file"})) {
-      std::string type = "age";
-      v.Str(enc, "type", "encryption", type);
-      if (type != "age") v.Problem(enc["type"], "encryption.type", "only \"age\" is supported");
-      std::string one;
-      if (v.Str(enc, "recipient", "encryption", one)) spec.recipients.push_back(one);
-      v.StrList(enc, "recipients", "encryption", spec.recipients);
-      v.Str(enc, "identity_file", "encryption", spec.identity_file);
-      for (size_t i = 0; i < spec.recipients.size(); ++i) {
-        if (!age::X25519Recipient::Parse(spec.recipients[i]).ok()) {
-          YAML::Node where = enc["recipient"].IsDefined() && i == 0 ? enc["recipient"] : enc["recipients"];
-          v.Problem(where, i == 0 && enc["recipient"].IsDefined() ? "encryption.recipient"
-                                                                    : absl::StrCat("encryption.recipients[", i, "]"),
-                    "not a valid age recipient (expected age1 followed by 58 characters)");
-        }
-      }
-      if (spec.recipients.empty() && spec.identity_file.empty()) {
-        v.Problem(enc, "encryption", "set recipient, recipients or identity_file");
-      }
-    }
-    YAML::Node comp = root["compression"];
-    if (comp.IsDefined() && !comp.IsNull() && v.Map(comp, "compression", {"type", "level"})) {
-      std::string type = "zstd";
-      v.Str(comp, "type", "compression", type);
-      if (type != "zstd") v.Problem(comp["type"], "compression.type", "only \"zstd\" is supported");
-      int64_t level = 3;
-      v.Int(comp, "level", "compression", 1, 22, level);
-      spec.zstd_level = static_cast<int>(level);
-    }
-    YAML::Node ret = root["retention"];
-    if (ret.IsDefined() && !ret.IsNull() && v.Map(ret, "retention", {"keep_last"})) {
-      int64_t keep = 0;
-      v.Int(ret, "keep_last", "retention", 1, 100000, keep);
-      spec.keep_last = static_cast<int>(keep);
-    }
-    YAML::Node ver = root["verification"];
-    if (ver.IsDefined() && !ver.IsNull() && v.Map(ver, "verification", {"mode"})) {
-      v.Str(ver, "mode", "verification", spec.verification);
-      if (spec.verification != "none" && spec.verification != "size" && spec.verification != "deep") {
-        v.Problem(ver["mode"], "verification.mode", "must be none, size or deep");
-      }
-    }
-    YAML::Node hb = root["heartbeat"];
-    if (hb.IsDefined() && !hb.IsNull()) {
-      if (hb.IsScalar()) {
-        spec.heartbeat_slug = hb.Scalar();
-      } else if (v.Map(hb, "heartbeat", {"slug"})) {
-        v.Str(hb, "slug", "heartbeat", spec.heartbeat_slug, true);
-      }
-    }
-    YAML::Node hooks = root["hooks"];
-    if (hooks.IsDefined() && !hooks.IsNull() && v.Map(hooks, "hooks", {"pre", "post", "timeout_seconds"})) {
-      v.StrList(hooks, "pre", "hooks", spec.pre_hooks);
-      v.StrList(hooks, "post", "hooks", spec.post_hooks);
-      v.Int(hooks, "timeout_seconds", "hooks", 1, 86400, spec.hook_timeout_seconds);
-    }
-    YAML::Node perf = root["performance"];
-    if (perf.IsDefined() && !perf.IsNull() && v.Map(perf, "performance", {"memory_limit", "parallelism"})) {
-      if (v.Size(perf, "memory_limit", "performance", spec.memory_limit) &&
-          spec.memory_limit < (2ull << 20)) {
-        v.Problem(perf["memory_limit"], "performance.memory_limit", "must be at least 2MiB");
-      }
-      int64_t par = 0;
-      v.Int(perf, "parallelism", "performance", 1, 1024, par);
-      spec.parallelism = static_cast<int>(par);
+      YamlNode top(c, root, "");
+      top.AllowKeys({"schedule", "sources", "destination", "encryption", "compression", "retention",
+                     "verification", "heartbeat", "hooks", "performance", "staging_dir"});
+      ParseSources(c, top, report);
+      ParseDestination(c, top, report);
+      ParseEncryption(c, top, report.spec);
+      ParseRest(c, top, report.spec);
     }
   } catch (const YAML::Exception& e) {
-    v.Problem(root, "(config)", e.what());
+    c.Add(false, root, "(config)", e.what());
   }
-  if (spec.parallelism == 0) spec.parallelism = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  absl::Status st = v.Result();
-  if (!st.ok()) return st;
-  return spec;
+  BackupSpec& spec = report.spec;
+  if (spec.parallelism == 0) {
+    spec.parallelism = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  report.encryption_valid =
+      !c.ProblemUnder("encryption") && (!spec.recipients.empty() || !spec.identity_file.empty());
+  report.hooks_valid = !c.ProblemUnder("hooks");
+  report.problems = c.Lines(false);
+  spec.warnings = c.Lines(true);
+  return report;
 }
 
-absl::StatusOr<BackupSpec> LoadConfig(const std::string& path) {
+absl::StatusOr<ConfigReport> LoadConfigReport(const std::string& path) {
   auto text = ReadFile(path, 4 << 20);
   if (!text.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read config: ", text.status().message()));
   }
-  return ParseConfig(*text, path);
+  return ParseConfigReport(*text, path);
+}
+
+absl::StatusOr<BackupSpec> ParseConfig(const std::string& text, const std::string& path) {
+  auto report = ParseConfigReport(text, path);
+  if (!report.ok()) return report.status();
+  if (!report->ok()) return absl::InvalidArgumentError(absl::StrJoin(report->problems, "\n"));
+  return std::move(report->spec);
+}
+
+absl::StatusOr<BackupSpec> LoadConfig(const std::string& path) {
+  auto report = LoadConfigReport(path);
+  if (!report.ok()) return report.status();
+  if (!report->ok()) return absl::InvalidArgumentError(absl::StrJoin(report->problems, "\n"));
+  return std::move(report->spec);
+}
+
+const std::string& FullReferenceConfig() {
+  static const std::string kText = R"yaml(# hostatlas-backup: the full reference config. Every key is shown; most are
+# optional (the defaults are the values given). Paths may use the templates
+# {{ hostname }} and {{ date }} (UTC YYYY-MM-DD).
+schedule: "0 3 * * *"          # optional; `hostatlas-backup schedule --install` makes a systemd timer
+
+sources:                       # required, at least one; names unique
+  - type: files
+    name: webroot              # [A-Za-z0-9._-], used in the archive name
+    paths: [/var/www, /etc/nginx]   # absolute; symlinks and mount points are not followed
+    exclude: ["**/node_modules", "**/.git", "*.log"]
+  - type: postgres             # pg_dump --format=custom --no-owner --no-acl
+    name: production-db
+    host: 127.0.0.1            # default 127.0.0.1
+    port: 5432                 # default 5432
+    user: hostatlas
+    password_file: /etc/hostatlas/backup/pg-pass   # mode 0600; OR password_env: PGPASSWORD
+    database: hostatlas
+    command_timeout_seconds: 21600
+    extra_args: ["--compress=0"]
+  - type: mysql                # or mariadb; mysqldump --single-transaction --quick ...
+    name: shop
+    host: 127.0.0.1
+    port: 3306
+    user: backup
+    password_env: SHOP_DB_PASSWORD
+    database: app_production
+    command_timeout_seconds: 21600
+    extra_args: []
+
+destination:                   # exactly one; the other kinds follow as comments
+  type: local
+  path: /var/backups/hostatlas/{{ hostname }}
+# destination:
+#   type: s3
+#   endpoint: https://abc.r2.cloudflarestorage.com   # https; http only for a loopback host
+#   region: auto                 # "auto" signs as us-east-1
+#   bucket: my-backups
+#   prefix: "{{ hostname }}/{{ date }}/"             # a folder: a missing trailing / is added
+#   access_key_id_file: /etc/hostatlas/backup/s3-key-id       # or access_key_id, or $AWS_ACCESS_KEY_ID
+#   secret_access_key_file: /etc/hostatlas/backup/s3-secret   # or secret_access_key, or $AWS_SECRET_ACCESS_KEY
+#   path_style: true             # default: true unless the endpoint is *.amazonaws.com
+#   part_size: 16MiB             # 5MiB..5GiB
+#   concurrency: 4               # parts in flight per source
+#   timeout_seconds: 30          # connect, and the longest wait without progress
+#   ca_file: /etc/ssl/private-ca.pem
+
+encryption:                    # required: there is no unencrypted mode
+  type: age
+  recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq
+  # recipients: [age1..., age1...]
+  # identity_file: /etc/hostatlas/backup/age.key   # for restore and deep verification
+
+compression:
+  type: zstd
+  level: 3                     # 1..22
+
+retention:
+  keep_last: 7                 # per source, across dated folders; absent: keep everything
+
+verification:
+  mode: size                   # none | size | deep (deep needs encryption.identity_file)
+
+# heartbeat:
+#   slug: hb_a3f9c8e2d5
+
+hooks:                         # each through /bin/sh -c, in its own process group
+  pre: []                      # e.g. ["systemctl stop my-app"]; a failure aborts the backup
+  post: []                     # e.g. ["systemctl start my-app"]; always run; a failure only warns
+  timeout_seconds: 300         # per command
+
+performance:
+  memory_limit: 256MiB         # every in-flight buffer; >= 2MiB
+  # parallelism: 2             # default: all cores
+)yaml";
+  return kText;
 }
 
 std::string DefaultConfigYaml(const std::string& source_dir, const std::string& dest_dir,

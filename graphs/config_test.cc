@@ -1,6 +1,7 @@
 #include "graphs/config.h"
 
 #include "gtest/gtest.h"
+#include "destinations/path_template.h"
 #include "graphs/plan.h"
 #include "nodes/age_format.h"
 
@@ -52,14 +53,21 @@ performance: {memory_limit: 64MiB, parallelism: 2}
   auto spec = ParseConfig(yaml, "backup.yml");
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->sources.size(), 3u);
-  EXPECT_EQ(spec->sources[2].type, "mysql");
-  EXPECT_EQ(spec->sources[2].port, 3306);
-  EXPECT_EQ(spec->sources[1].port, 5432);
+  // Kind-specific values are what each kind hands the plan.
+  auto param = [&](size_t i, const std::string& key) {
+    for (const auto& [k, v] : spec->sources[i]->PlanParams()) {
+      if (k == key) return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(spec->sources[2]->kind().type(), "mysql");
+  EXPECT_EQ(param(2, "port"), "3306");
+  EXPECT_EQ(param(1, "port"), "5432");
   EXPECT_EQ(spec->memory_limit, 64u << 20);
   EXPECT_EQ(spec->keep_last, 14);
   EXPECT_EQ(spec->heartbeat_slug, "hb_a3f9c8e2d5");
   // The plan never shows the secret.
-  GraphPlan plan = BuildBackupPlan(*spec, {.hostname = "host1", .now_unix = 1764133200, .estimates = {}, .estimate_is_bound = {}});
+  GraphPlan plan = BuildBackupPlan(*spec, {.hostname = "host1", .now_unix = 1764133200, .cancel = nullptr, .estimates = {}});
   std::string text = PrintPlanText(plan) + PrintPlanDot(plan);
   EXPECT_EQ(text.find("very-secret-value"), std::string::npos);
   EXPECT_NE(text.find("host1/2025-11-26/hostatlas-backup-webroot-"), std::string::npos) << text;

@@ -44,24 +44,32 @@ std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std
   return results;
 }
 
-std::vector<std::string> CheckHooks(const BackupSpec& spec) {
+void CheckHooks(const BackupSpec& spec, PreflightReport& report) {
   static const std::set<std::string> kBuiltins = {
       ":", ".", "true", "false", "echo", "exit", "cd", "test", "[", "set", "export", "printf",
       "sleep", "exec", "eval", "command", "if", "for", "while", "case", "{", "(", "!"};
-  std::vector<std::string> problems;
   auto check = [&](const std::string& phase, const std::string& cmd) {
     std::vector<std::string> words = absl::StrSplit(cmd, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     // Skip leading VAR=value assignments.
     size_t i = 0;
     while (i < words.size() && words[i].find('=') != std::string::npos && words[i][0] != '=') ++i;
-    if (i >= words.size()) return;
+    std::string subject = absl::StrCat(phase, ": \"", cmd, "\"");
+    if (i >= words.size()) {
+      report.Ok("hooks", subject, "only assignments");
+      return;
+    }
     const std::string& prog = words[i];
-    if (kBuiltins.count(prog) || FindInPath(prog)) return;
-    problems.push_back(absl::StrCat("hooks: ", phase, ": \"", cmd, "\": ", prog, " not found in $PATH"));
+    std::string full;
+    if (kBuiltins.count(prog)) {
+      report.Ok("hooks", subject, "shell builtin");
+    } else if (FindInPath(prog, &full)) {
+      report.Ok("hooks", subject, full);
+    } else {
+      report.Fail("hooks", subject, absl::StrCat(prog, " not found in $PATH"));
+    }
   };
   for (const auto& c : spec.pre_hooks) check("pre", c);
   for (const auto& c : spec.post_hooks) check("post", c);
-  return problems;
 }
 
 }  // namespace hab

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/preflight.h"
 #include "graphs/config.h"
 
 namespace hab {
@@ -35,7 +36,7 @@ std::vector<HookResult> RunHooks(const std::string& phase, const std::vector<std
                                  const std::atomic<bool>* cancel = nullptr);
 
 // Pre-flight: the first word of each command resolves in $PATH (or is a
-// shell builtin). Returns one problem line per unresolved command.
-std::vector<std::string> CheckHooks(const BackupSpec& spec);
+// shell builtin); one check per command.
+void CheckHooks(const BackupSpec& spec, PreflightReport& report);
 
 }  // namespace hab

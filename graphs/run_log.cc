@@ -1,5 +1,8 @@
 #include "graphs/run_log.h"
 
+#include <limits.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,34 +37,75 @@ std::string JsonString(absl::string_view s) {
   return out + "\"";
 }
 
+std::string NewUuid() {
+  uint8_t b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = (b[6] & 0x0F) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                         b[15]);
+}
+
+namespace {
+std::string Absolute(const std::string& path) {
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real) != nullptr) return real;
+  return path;
+}
+}  // namespace
+
 RunLog::RunLog(std::string config_path, std::string host, int64_t started, bool dry_run)
-    : config_path_(std::move(config_path)), host_(std::move(host)), started_(started), dry_run_(dry_run) {}
+    : run_id_(NewUuid()), config_path_(Absolute(config_path)), host_(std::move(host)), started_(started),
+      dry_run_(dry_run) {}
 
-std::string RunLog::Directory() {
-  if (const char* d = std::getenv("HOSTATLAS_BACKUP_LOG_DIR"); d && *d) return d;
-  if (::geteuid() == 0) return "/var/log/hostatlas-backup";
-  const char* state = std::getenv("XDG_STATE_HOME");
-  std::string base = state && *state ? state : absl::StrCat(std::getenv("HOME") ? std::getenv("HOME") : "/tmp", "/.local/state");
-  return base + "/hostatlas-backup";
+absl::StatusOr<std::string> RunLog::Directory() {
+  if (const char* d = std::getenv("HOSTATLAS_BACKUP_LOG_DIR"); d && *d) return std::string(d);
+  if (::geteuid() == 0) return std::string("/var/log/hostatlas-backup");
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
+    return absl::StrCat(state, "/hostatlas-backup");
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return absl::StrCat(home, "/.local/state/hostatlas-backup");
+  }
+  // Not a shared /tmp/.local/state another user could have made first.
+  return absl::FailedPreconditionError(
+      "no directory for run logs: HOME and XDG_STATE_HOME are unset\n"
+      "hint: set XDG_STATE_HOME or HOSTATLAS_BACKUP_LOG_DIR to a directory of yours");
 }
 
-void RunLog::AddPreflight(const std::string& check, bool ok, const std::string& detail) {
-  preflight_json_.push_back(absl::StrCat("{\"check\":", JsonString(check), ",\"ok\":", ok ? "true" : "false",
-                                         ",\"detail\":", JsonString(detail), "}"));
+void RunLog::AddPreflight(const PreflightReport& report) {
+  for (const auto& c : report.checks()) {
+    const char* outcome = c.outcome == PreflightCheck::Outcome::kOk        ? "ok"
+                          : c.outcome == PreflightCheck::Outcome::kWarning ? "warning"
+                                                                           : "failed";
+    preflight_json_.push_back(absl::StrCat(
+        "{\"check\":", JsonString(c.check), ",\"subject\":", JsonString(c.subject), ",\"outcome\":\"", outcome,
+        "\",\"ok\":", c.outcome != PreflightCheck::Outcome::kFailed ? "true" : "false",
+        ",\"detail\":", JsonString(c.detail), "}"));
+  }
 }
+
+void RunLog::AddPreflightFailure(const std::string& check, const std::string& detail) {
+  PreflightReport r;
+  r.Fail(check, "", detail);
+  AddPreflight(r);
+}
+
+void RunLog::AddWarning(const std::string& warning) { warnings_json_.push_back(JsonString(warning)); }
 
 void RunLog::SetBackup(const BackupResult& result, bool cancelled) {
   cancelled_ = cancelled;
   memory_peak_ = result.memory_peak;
   for (const auto& w : result.warnings) warnings_json_.push_back(JsonString(w));
+  for (const auto& k : result.swept) swept_json_.push_back(JsonString(k));
   for (const auto& s : result.sources) {
     std::vector<std::string> warnings, deleted;
     for (const auto& w : s.warnings) warnings.push_back(JsonString(w));
     for (const auto& d : s.deleted) deleted.push_back(JsonString(d));
-    std::string status = s.status.ok() ? "ok" : (s.status.code() == absl::StatusCode::kCancelled ? "cancelled" : "failed");
     sources_json_.push_back(absl::StrCat(
         "{\"name\":", JsonString(s.name), ",\"type\":", JsonString(s.type),
-        ",\"archive_key\":", JsonString(s.archive_key), ",\"status\":", JsonString(status),
+        ",\"archive_key\":", JsonString(s.archive_key), ",\"status\":", JsonString(s.Outcome()),
         ",\"error\":", s.status.ok() ? "null" : JsonString(s.status.message()),
         ",\"bytes_in\":", s.bytes_in, ",\"bytes_out\":", s.bytes_out,
         ",\"sha256\":", s.sha256.empty() ? "null" : JsonString(s.sha256),
@@ -84,29 +128,42 @@ void RunLog::AddHooks(const std::vector<HookResult>& hooks) {
   }
 }
 
-void RunLog::Finish(int exit_code) {
-  int64_t ended = std::time(nullptr);
+std::string RunLog::Json(int exit_code) const {
+  if (ended_ == 0) ended_ = std::time(nullptr);
   std::string status = exit_code == 0 ? "ok" : cancelled_ ? "cancelled" : exit_code == 2 ? "preflight_failed" : "failed";
-  std::string json = absl::StrCat(
-      "{\"schema\":\"hostatlas-backup/run-log/v1\",\"version\":", JsonString(HAB_VERSION),
+  return absl::StrCat(
+      "{\"schema\":\"hostatlas-backup/run-log/v1\",\"run_id\":", JsonString(run_id_),
+      ",\"version\":", JsonString(HAB_VERSION),
       ",\"commit\":", JsonString(HAB_COMMIT), ",\"host\":", JsonString(host_),
       ",\"config\":", JsonString(config_path_), ",\"dry_run\":", dry_run_ ? "true" : "false",
-      ",\"started_at\":", JsonString(Rfc3339Utc(started_)), ",\"ended_at\":", JsonString(Rfc3339Utc(ended)),
-      ",\"duration_seconds\":", ended - started_, ",\"status\":", JsonString(status),
-      ",\"exit_code\":", exit_code, ",\"preflight\":[", absl::StrJoin(preflight_json_, ","), "]",
+      ",\"started_at\":", JsonString(Rfc3339Utc(started_)), ",\"ended_at\":", JsonString(Rfc3339Utc(ended_)),
+      ",\"duration_seconds\":", ended_ - started_, ",\"status\":", JsonString(status),
+      ",\"exit_code\":", exit_code, ",\"lock_collision\":", lock_collision_ ? "true" : "false",
+      ",\"preflight\":[", absl::StrJoin(preflight_json_, ","), "]",
       ",\"sources\":[", absl::StrJoin(sources_json_, ","), "]",
       ",\"hooks\":[", absl::StrJoin(hooks_json_, ","), "]",
       ",\"warnings\":[", absl::StrJoin(warnings_json_, ","), "]",
+      ",\"swept\":[", absl::StrJoin(swept_json_, ","), "]",
       ",\"totals\":{\"bytes_in\":", bytes_in_, ",\"bytes_out\":", bytes_out_,
       ",\"memory_budget_peak\":", memory_peak_, "}}\n");
-  std::string dir = Directory();
-  absl::Status st = MakeDirs(dir, 0700);
-  // Two runs in one second (a dry-run next to a run) must not collide.
-  std::string path = absl::StrCat(dir, "/run-", CompactUtc(started_), dry_run_ ? "-dry-run" : "", "-", ::getpid(), ".json");
-  if (st.ok()) st = WriteFileAtomic(path, json, 0600);
+}
+
+absl::StatusOr<std::string> RunLog::Write(int exit_code) {
+  std::string json = Json(exit_code);
+  auto dir = Directory();
+  absl::Status st = dir.status();
+  std::string path;
+  if (st.ok()) st = MakeDirs(*dir, 0700);
+  if (st.ok()) {
+    // Two runs in one second (a dry-run next to a run) must not collide.
+    path = absl::StrCat(*dir, "/run-", CompactUtc(started_), dry_run_ ? "-dry-run" : "", "-", ::getpid(), ".json");
+    st = WriteFileAtomic(path, json, 0600);
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "hostatlas-backup: warning: run log not written: %s\n", std::string(st.message()).c_str());
+    return st;
   }
+  return path;
 }
 
 }  // namespace hab

@@ -1,14 +1,18 @@
 // RunLog: the JSON record of one run (docs/run-log.md has the schema).
 //
-// Written atomically to /var/log/hostatlas-backup/run-<UTC>.json as root,
-// $XDG_STATE_HOME/hostatlas-backup/ (default ~/.local/state) otherwise;
-// HOSTATLAS_BACKUP_LOG_DIR overrides the directory. Never holds secrets:
-// it is built from results and plan data, which carry none.
+// Built as one JSON object (Json()), then written (Write()) atomically to
+// /var/log/hostatlas-backup/run-<UTC>.json as root, $XDG_STATE_HOME/
+// hostatlas-backup/ (default ~/.local/state) otherwise;
+// HOSTATLAS_BACKUP_LOG_DIR overrides the directory. The same bytes can be
+// sent elsewhere (the HostAtlas push). Never holds secrets: it is built
+// from results and plan data, which carry none.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "engine/preflight.h"
 #include "graphs/backup.h"
 #include "graphs/hooks.h"
 
@@ -16,28 +20,45 @@ namespace hab {
 
 class RunLog {
  public:
+  // `config_path` is recorded absolute, so `status` can tell configs apart.
   RunLog(std::string config_path, std::string host, int64_t started_unix, bool dry_run);
-  void AddPreflight(const std::string& check, bool ok, const std::string& detail);
+  const std::string& run_id() const { return run_id_; }
+  void AddPreflight(const PreflightReport& report);
+  // One failed check outside the pre-flight proper (config, lock).
+  void AddPreflightFailure(const std::string& check, const std::string& detail);
+  void SetLockCollision() { lock_collision_ = true; }
   void SetBackup(const BackupResult& result, bool cancelled);
   // The run was interrupted before the backup (pre-flight, pre hooks).
   void SetCancelled() { cancelled_ = true; }
   void AddHooks(const std::vector<HookResult>& hooks);
-  // Writes the file; problems writing it are reported on stderr only.
-  void Finish(int exit_code);
-  static std::string Directory();
+  void AddWarning(const std::string& warning);
+  // The whole record for `exit_code` (ended now).
+  std::string Json(int exit_code) const;
+  // Writes Json(exit_code); returns the file's path. Problems writing it
+  // are reported on stderr and returned.
+  absl::StatusOr<std::string> Write(int exit_code);
+  // The directory run logs go to; kFailedPrecondition when there is none
+  // that only this user can write (non-root without HOME or XDG_STATE_HOME).
+  static absl::StatusOr<std::string> Directory();
 
  private:
+  std::string run_id_;
   std::string config_path_, host_;
   int64_t started_;
   bool dry_run_;
   bool cancelled_ = false;
+  bool lock_collision_ = false;
   std::vector<std::string> preflight_json_;
   std::vector<std::string> sources_json_;
   std::vector<std::string> hooks_json_;
   std::vector<std::string> warnings_json_;
+  std::vector<std::string> swept_json_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0, memory_peak_ = 0;
+  mutable int64_t ended_ = 0;
 };
 
 std::string JsonString(absl::string_view s);
+// A random (version 4) UUID.
+std::string NewUuid();
 
 }  // namespace hab

@@ -1,144 +1,246 @@
 #include "graphs/status.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <simdjson.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <map>
-#include <simdjson.h>
+#include <optional>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "engine/file_util.h"
+#include "engine/human.h"
+#include "graphs/archives.h"
 #include "graphs/backup.h"
-#include "graphs/plan.h"
 #include "graphs/run_log.h"
 
 namespace hab {
 namespace {
 
-// Newest run log by name (names start with the UTC start time); real runs
-// win over dry-runs.
-std::string NewestRunLog(const std::string& dir) {
-  std::vector<std::string> runs, dry;
+std::string Absolute(const std::string& path) {
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real) != nullptr) return real;
+  return path;
+}
+
+struct RunSummary {
+  std::string path, raw;
+  std::string status, started, ended;
+  int64_t exit_code = -1;
+  bool dry_run = false;
+  uint64_t warnings = 0;  // run-level and per source
+  std::vector<std::string> source_lines;
+  std::vector<std::string> hook_failures;
+};
+
+// Reads a field if it is there with that type; leaves `out` alone if not.
+template <class R, class T>
+void Read(R&& result, T& out) {
+  simdjson::error_code e = std::forward<R>(result).get(out);
+  (void)e;
+}
+
+std::string Str(simdjson::dom::element e, const char* key) {
+  std::string_view v;
+  if (e[key].get_string().get(v) != simdjson::SUCCESS) return "";
+  return std::string(v);
+}
+
+// The newest run log of `config` that is not a lock collision (a run that
+// never ran is not "the last run"); real runs win over dry runs.
+std::optional<RunSummary> LastRun(const std::string& dir, const std::string& config) {
+  std::vector<std::string> names;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
-      if (!absl::StartsWith(n, "run-") || !absl::EndsWith(n, ".json")) continue;
-      (absl::StrContains(n, "-dry-run") ? dry : runs).push_back(n);
+      if (absl::StartsWith(n, "run-") && absl::EndsWith(n, ".json")) names.push_back(n);
     }
     ::closedir(d);
   }
-  auto& pick = runs.empty() ? dry : runs;
-  if (pick.empty()) return "";
-  return dir + "/" + *std::max_element(pick.begin(), pick.end());
+  std::sort(names.rbegin(), names.rend());  // names start with the UTC start time
+  std::optional<RunSummary> dry;
+  simdjson::dom::parser parser;
+  for (const auto& n : names) {
+    std::string path = dir + "/" + n;
+    auto raw = ReadFile(path);
+    if (!raw.ok()) continue;
+    simdjson::dom::element doc;
+    if (parser.parse(*raw).get(doc) != simdjson::SUCCESS) continue;
+    if (Str(doc, "config") != config) continue;
+    bool collision = false;
+    Read(doc["lock_collision"].get_bool(), collision);
+    if (collision) continue;
+    RunSummary r;
+    r.path = path;
+    r.raw = std::string(absl::StripTrailingAsciiWhitespace(*raw));
+    r.status = Str(doc, "status");
+    r.started = Str(doc, "started_at");
+    r.ended = Str(doc, "ended_at");
+    Read(doc["exit_code"].get_int64(), r.exit_code);
+    Read(doc["dry_run"].get_bool(), r.dry_run);
+    simdjson::dom::array arr;
+    if (doc["warnings"].get_array().get(arr) == simdjson::SUCCESS) r.warnings += arr.size();
+    if (doc["sources"].get_array().get(arr) == simdjson::SUCCESS) {
+      for (simdjson::dom::element s : arr) {
+        uint64_t out = 0;
+        Read(s["bytes_out"].get_uint64(), out);
+        simdjson::dom::array w;
+        size_t nw = s["warnings"].get_array().get(w) == simdjson::SUCCESS ? w.size() : 0;
+        r.warnings += nw;
+        std::string err = Str(s, "error");
+        r.source_lines.push_back(absl::StrCat(
+            Str(s, "name"), ": ", Str(s, "status"), ", ", HumanBytes(out), ", ", Str(s, "archive_key"),
+            ", verification ", Str(s, "verification"), nw > 0 ? absl::StrCat(", ", nw, " warning(s)") : "",
+            err.empty() ? "" : absl::StrCat(", error: ", err)));
+      }
+    }
+    if (doc["hooks"].get_array().get(arr) == simdjson::SUCCESS) {
+      for (simdjson::dom::element h : arr) {
+        bool ok = true;
+        Read(h["ok"].get_bool(), ok);
+        if (ok) continue;
+        std::string tail(absl::StripTrailingAsciiWhitespace(Str(h, "output_tail")));
+        r.hook_failures.push_back(absl::StrCat(Str(h, "phase"), "-hook \"", Str(h, "command"), "\" failed (",
+                                               Str(h, "outcome"), ")",
+                                               tail.empty() ? "" : absl::StrCat(": ", tail)));
+      }
+    }
+    if (!r.dry_run) return r;
+    if (!dry.has_value()) dry = std::move(r);
+  }
+  return dry;
 }
 
-std::string Human(uint64_t b) {
-  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int i = 0;
-  while (v >= 1024 && i < 4) {
-    v /= 1024;
-    ++i;
+struct Snapshot {
+  std::string describe;
+  std::string error;
+  std::vector<ArchiveRef> archives;
+  std::vector<ObjectInfo> leftovers;
+};
+
+Snapshot TakeSnapshot(const StatusOptions& o) {
+  Snapshot s;
+  PlanContext pc;
+  pc.hostname = o.hostname;
+  pc.now_unix = o.now_unix;
+  pc.cancel = o.cancel;
+  ArchiveLocation where = LocateArchives(*o.spec->destination, o.hostname, o.now_unix);
+  s.describe = o.spec->destination->Describe(where.root);
+  auto dest = OpenDestination(*o.spec, pc, where.root);
+  if (!dest.ok()) {
+    s.error = std::string(dest.status().message());
+    return s;
   }
-  return absl::StrFormat(i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
+  auto listed = ListArchives(**dest, where);
+  if (!listed.ok()) {
+    s.error = std::string(listed.status().message());
+    return s;
+  }
+  s.archives = std::move(*listed);
+  std::set<std::string> names;
+  for (const auto& src : o.spec->sources) names.insert(src->name());
+  OrphanFilter f;
+  f.ours = [&names](absl::string_view final_name) {
+    auto p = ParseArchiveName(std::string(final_name));
+    return p.has_value() && names.count(p->source) > 0;
+  };
+  f.before_unix = o.now_unix;
+  if (auto orphans = (*dest)->ListOrphans(f); orphans.ok()) s.leftovers = std::move(*orphans);
+  return s;
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
-  std::string dir = RunLog::Directory();
-  std::string path = NewestRunLog(dir);
+  auto dir = RunLog::Directory();
+  if (!dir.ok()) return dir.status();
+  std::optional<RunSummary> last = LastRun(*dir, Absolute(o.config_path));
   std::string text, json_last = "null";
-  if (path.empty()) {
-    text = absl::StrCat("last run: none recorded in ", dir, "\n");
+  if (!last.has_value()) {
+    text = absl::StrCat("last run: none recorded for ", Absolute(o.config_path), " in ", *dir, "\n");
   } else {
-    auto raw = ReadFile(path);
-    if (!raw.ok()) return raw.status();
-    json_last = std::string(absl::StripTrailingAsciiWhitespace(*raw));
-    simdjson::ondemand::parser parser;
-    simdjson::padded_string padded(*raw);
-    simdjson::ondemand::document doc;
-    if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
-      return absl::DataLossError(absl::StrCat("run log ", path, " is not valid JSON"));
-    }
-    std::string_view status, started, ended;
-    int64_t exit_code = -1;
-    bool dry = false;
-    if (doc["status"].get_string().get(status) || doc["started_at"].get_string().get(started) ||
-        doc["ended_at"].get_string().get(ended) || doc["exit_code"].get_int64().get(exit_code) ||
-        doc["dry_run"].get_bool().get(dry)) {
-      return absl::DataLossError(absl::StrCat("run log ", path, " lacks required fields"));
-    }
-    absl::StrAppend(&text, "last run: ", std::string(status), dry ? " (dry run)" : "", ", exit ",
-                    exit_code, ", ", std::string(started), " .. ", std::string(ended), "\n",
-                    "run log: ", path, "\n");
-    simdjson::ondemand::array sources;
-    if (doc["sources"].get_array().get(sources) == simdjson::SUCCESS) {
-      for (auto item : sources) {
-        simdjson::ondemand::object s;
-        if (item.get_object().get(s)) continue;
-        std::string_view name, st, key, ver;
-        uint64_t out = 0;
-        // A missing field just stays empty in the summary.
-        simdjson::error_code ignored;
-        ignored = s["name"].get_string().get(name);
-        ignored = s["archive_key"].get_string().get(key);
-        ignored = s["status"].get_string().get(st);
-        ignored = s["bytes_out"].get_uint64().get(out);
-        ignored = s["verification"].get_string().get(ver);
-        std::string_view err;
-        bool has_err = s["error"].get_string().get(err) == simdjson::SUCCESS;
-        (void)ignored;
-        absl::StrAppend(&text, "  ", std::string(name), ": ", std::string(st), ", ", Human(out), ", ",
-                        std::string(key), ", verification ", std::string(ver),
-                        has_err ? absl::StrCat(", error: ", std::string(err)) : "", "\n");
-      }
-    }
+    json_last = last->raw;
+    absl::StrAppend(&text, "last run: ", last->status, last->dry_run ? " (dry run)" : "", ", exit ",
+                    last->exit_code, ", ", last->started, " .. ", last->ended,
+                    last->warnings > 0 ? absl::StrCat(", ", last->warnings, " warning(s)") : "", "\n",
+                    "run log: ", last->path, "\n");
+    for (const auto& l : last->source_lines) absl::StrAppend(&text, "  ", l, "\n");
+    for (const auto& h : last->hook_failures) absl::StrAppend(&text, "  ", h, "\n");
   }
   std::string json_dest = "null";
   if (o.spec != nullptr) {
-    PlanContext pc;
-    pc.hostname = o.hostname;
-    pc.now_unix = o.now_unix;
-    auto dest = OpenDestination(*o.spec, pc);
-    if (!dest.ok()) {
-      absl::StrAppend(&text, "destination: ", dest.status().message(), "\n");
+    Snapshot s = TakeSnapshot(o);
+    if (!s.error.empty()) {
+      absl::StrAppend(&text, "destination: ", s.describe, ": ", s.error, "\n");
     } else {
-      std::string prefix = o.spec->destination.type == "s3" ? DestinationRoot(*o.spec, pc) : "";
-      auto listed = (*dest)->List(prefix + "hostatlas-backup-");
-      if (!listed.ok()) {
-        absl::StrAppend(&text, "destination: ", (*dest)->Describe(), ": ", listed.status().message(), "\n");
-      } else {
-        struct PerSource { int count = 0; uint64_t bytes = 0; std::string newest; };
-        std::map<std::string, PerSource> per;
-        for (const auto& obj : *listed) {
-          auto p = ParseArchiveName(Basename(obj.key));
-          if (!p.has_value()) continue;
-          auto& ps = per[p->source];
-          ++ps.count;
-          ps.bytes += obj.size;
-          if (Basename(obj.key) > Basename(ps.newest)) ps.newest = obj.key;
-        }
-        absl::StrAppend(&text, "destination: ", (*dest)->Describe(), "\n");
-        std::vector<std::string> js;
-        for (const auto& [name, ps] : per) {
-          absl::StrAppend(&text, "  ", name, ": ", ps.count, " archives, ", Human(ps.bytes),
-                          ", newest ", ps.newest, "\n");
-          js.push_back(absl::StrCat("{\"source\":", JsonString(name), ",\"archives\":", ps.count,
-                                    ",\"bytes\":", ps.bytes, ",\"newest\":", JsonString(ps.newest), "}"));
-        }
-        if (per.empty()) absl::StrAppend(&text, "  no archives\n");
-        json_dest = absl::StrCat("{\"destination\":", JsonString((*dest)->Describe()), ",\"sources\":[",
-                                 absl::StrJoin(js, ","), "]}");
+      struct PerSource {
+        int count = 0;
+        uint64_t bytes = 0;
+        std::string newest;
+      };
+      std::map<std::string, PerSource> per;
+      for (const auto& a : s.archives) {  // oldest first
+        auto& ps = per[a.name.source];
+        ++ps.count;
+        ps.bytes += a.size;
+        ps.newest = a.key;
       }
+      absl::StrAppend(&text, "destination: ", s.describe, "\n");
+      std::vector<std::string> js;
+      for (const auto& [name, ps] : per) {
+        absl::StrAppend(&text, "  ", name, ": ", ps.count, " archives, ", HumanBytes(ps.bytes), ", newest ",
+                        ps.newest, "\n");
+        js.push_back(absl::StrCat("{\"source\":", JsonString(name), ",\"archives\":", ps.count,
+                                  ",\"bytes\":", ps.bytes, ",\"newest\":", JsonString(ps.newest), "}"));
+      }
+      if (per.empty()) absl::StrAppend(&text, "  no archives\n");
+      std::vector<std::string> jl;
+      for (const auto& l : s.leftovers) {
+        absl::StrAppend(&text, "  leftover of an interrupted run: ", l.key, " (removed by the next run)\n");
+        jl.push_back(JsonString(l.key));
+      }
+      json_dest = absl::StrCat("{\"destination\":", JsonString(s.describe), ",\"sources\":[",
+                               absl::StrJoin(js, ","), "],\"leftovers\":[", absl::StrJoin(jl, ","), "]}");
     }
   }
   if (o.json) return absl::StrCat("{\"last_run\":", json_last, ",\"destination\":", json_dest, "}\n");
+  return text;
+}
+
+absl::StatusOr<std::string> RenderList(const StatusOptions& o) {
+  Snapshot s = TakeSnapshot(o);
+  if (!s.error.empty()) return absl::UnavailableError(absl::StrCat(s.describe, ": ", s.error));
+  std::vector<const ArchiveRef*> newest_first;
+  for (const auto& a : s.archives) newest_first.push_back(&a);
+  std::reverse(newest_first.begin(), newest_first.end());
+  if (o.json) {
+    std::vector<std::string> js;
+    for (const ArchiveRef* a : newest_first) {
+      js.push_back(absl::StrCat("{\"source\":", JsonString(a->name.source), ",\"key\":", JsonString(a->key),
+                                ",\"time\":", JsonString(a->name.timestamp), ",\"size\":", a->size, "}"));
+    }
+    return absl::StrCat("{\"destination\":", JsonString(s.describe), ",\"archives\":[", absl::StrJoin(js, ","),
+                        "]}\n");
+  }
+  std::string text = absl::StrCat("destination: ", s.describe, "\n");
+  std::map<std::string, std::vector<const ArchiveRef*>> per;
+  for (const ArchiveRef* a : newest_first) per[a->name.source].push_back(a);
+  for (const auto& [name, list] : per) {
+    absl::StrAppend(&text, name, " (", list.size(), " archives)\n");
+    for (const ArchiveRef* a : list) {
+      const std::string& t = a->name.timestamp;  // YYYYMMDDTHHMMSSZ
+      std::string when = absl::StrCat(t.substr(0, 4), "-", t.substr(4, 2), "-", t.substr(6, 2), " ",
+                                      t.substr(9, 2), ":", t.substr(11, 2), ":", t.substr(13, 2), "Z");
+      absl::StrAppend(&text, "  ", when, "  ", HumanBytes(a->size), "  ", a->key, "\n");
+    }
+  }
+  if (per.empty()) absl::StrAppend(&text, "no archives\n");
   return text;
 }
 

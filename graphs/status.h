@@ -1,8 +1,9 @@
-// `status`: the newest run log's summary plus a snapshot of the destination
-// (archives per source, newest, total size). Works offline; the destination
-// part needs only the config (a local destination, or a reachable remote).
+// `status` and `list`: the last run of this config (from its run logs,
+// offline) and what is at the destination (archives per source across dated
+// folders, leftovers of interrupted runs).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,10 +14,16 @@ namespace hab {
 struct StatusOptions {
   bool json = false;
   const BackupSpec* spec = nullptr;  // null: no destination snapshot
+  std::string config_path;           // the run logs of this config only
   std::string hostname;
   int64_t now_unix = 0;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 absl::StatusOr<std::string> RenderStatus(const StatusOptions& options);
+
+// Every archive at the destination per source (key, time, size), newest
+// first; text or JSON.
+absl::StatusOr<std::string> RenderList(const StatusOptions& options);
 
 }  // namespace hab

@@ -9,7 +9,7 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
   if (!writer_) {
     // Created lazily so a branch that fails before its first byte leaves
     // nothing behind, not even a .partial.
-    HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_, size_hint_));
+    HAB_ASSIGN_OR_RETURN(writer_, destination_->Create(key_, options_));
   }
   std::span<const uint8_t> bytes = chunk.bytes();
   if (bytes.empty()) return absl::OkStatus();

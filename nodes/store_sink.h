@@ -20,8 +20,8 @@ struct ArchiveDigest {
 class StoreSink : public Sink {
  public:
   StoreSink(Destination* destination, std::string key, std::shared_ptr<ArchiveDigest> digest,
-            uint64_t size_hint = 0)
-      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)), size_hint_(size_hint) {}
+            WriteOptions options = {})
+      : destination_(destination), key_(std::move(key)), digest_(std::move(digest)), options_(options) {}
   std::string Name() const override { return "store"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override;
   absl::StatusOr<SinkReport> Commit(RunContext& ctx) override;
@@ -34,7 +34,7 @@ class StoreSink : public Sink {
   std::unique_ptr<ObjectWriter> writer_;
   Sha256 sha_;
   uint64_t bytes_ = 0;
-  uint64_t size_hint_ = 0;
+  WriteOptions options_;
 };
 
 }  // namespace hab

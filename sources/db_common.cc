@@ -9,11 +9,41 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "engine/file_util.h"
 #include "engine/status_macros.h"
 
 namespace hab {
+
+void ParseDbSettings(ConfigNode& n, int default_port, DbSettings& s) {
+  n.AllowKeys({"type", "name", "host", "port", "user", "password_env", "password_file", "database",
+               "command_timeout_seconds", "extra_args"});
+  n.Str("host", s.host);
+  if (s.host.empty()) s.host = "127.0.0.1";
+  int64_t port = default_port;
+  n.Int("port", 1, 65535, port);
+  s.port = static_cast<int>(port);
+  n.Str("user", s.user, true);
+  n.Str("database", s.database, true);
+  bool has_env = n.Str("password_env", s.password_env);
+  bool has_file = n.Str("password_file", s.password_file);
+  if (has_env && has_file) n.Problem("password_file", "set either password_env or password_file, not both");
+  n.Int("command_timeout_seconds", 1, 7 * 86400, s.command_timeout_seconds);
+  n.StrList("extra_args", s.extra_args);
+}
+
+std::vector<std::pair<std::string, std::string>> DbPlanParams(const DbSettings& s) {
+  return {{"host", s.host},
+          {"port", absl::StrCat(s.port)},
+          {"user", s.user},
+          {"database", s.database},
+          {"password", !s.password_env.empty()    ? "env:" + s.password_env
+                       : !s.password_file.empty() ? "file:" + s.password_file
+                                                  : "none"},
+          {"extra_args", absl::StrJoin(s.extra_args, " ")},
+          {"timeout_s", absl::StrCat(s.command_timeout_seconds)}};
+}
 
 absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
                                             const std::string& password_file) {
@@ -30,6 +60,17 @@ absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
   std::string pw(absl::StripSuffix(absl::StripSuffix(text, "\n"), "\r"));
   sodium_memzero(text.data(), text.size());
   return pw;
+}
+
+void AddProblemLines(PreflightReport& report, const std::vector<std::string>& lines) {
+  for (const auto& line : lines) {
+    size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      report.Fail("source", "", line);
+    } else {
+      report.Fail(line.substr(0, colon), "", line.substr(colon + 2));
+    }
+  }
 }
 
 bool RequireTools(const std::string& source, std::initializer_list<const char*> tools,

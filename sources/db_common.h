@@ -7,8 +7,25 @@
 
 #include "absl/status/statusor.h"
 #include "engine/child_process.h"
+#include "engine/config_node.h"
+#include "engine/preflight.h"
 
 namespace hab {
+
+// The config block both database kinds share.
+struct DbSettings {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string user;
+  std::string password_env;
+  std::string password_file;
+  std::string database;
+  int64_t command_timeout_seconds = 21600;
+  std::vector<std::string> extra_args;
+};
+void ParseDbSettings(ConfigNode& block, int default_port, DbSettings& out);
+// For the plan: the password only as where it comes from.
+std::vector<std::pair<std::string, std::string>> DbPlanParams(const DbSettings& s);
 
 // The password from `password_env` (the variable must be set) or
 // `password_file` (must be mode 0600 or stricter, trailing newline dropped).
@@ -16,6 +33,10 @@ namespace hab {
 // never the value.
 absl::StatusOr<std::string> ResolvePassword(const std::string& password_env,
                                             const std::string& password_file);
+
+// Adds "check: detail" problem lines (as RequireTools and the kinds'
+// probes write them) to `report` as failed checks.
+void AddProblemLines(PreflightReport& report, const std::vector<std::string>& lines);
 
 // Pre-flight: each tool resolves in $PATH; one problem line (with `hint`)
 // per missing tool. Returns true when all were found.

@@ -48,7 +48,7 @@ absl::Status DumpSource::Produce(RunContext& ctx, const EmitFn& emit) {
       }
       chunk.data.resize(chunk.data.size() + n);
       total += n;
-      stats_->bytes += n;
+      stats_->stream_bytes += n;
     }
     if (eof) {
       ExitInfo info = child->Wait(deadline);

@@ -17,6 +17,7 @@
 
 #include "engine/child_process.h"
 #include "engine/node.h"
+#include "sources/source_kind.h"
 
 namespace hab {
 
@@ -28,13 +29,9 @@ struct DumpOptions {
   size_t chunk_bytes = 4 << 20;
 };
 
-struct DumpStats {
-  std::atomic<uint64_t> bytes{0};
-};
-
 class DumpSource : public Source {
  public:
-  DumpSource(DumpOptions options, std::shared_ptr<DumpStats> stats)
+  DumpSource(DumpOptions options, std::shared_ptr<SourceStats> stats)
       : options_(std::move(options)), stats_(std::move(stats)) {}
   std::string Name() const override { return options_.tool; }
   absl::Status Produce(RunContext& ctx, const EmitFn& emit) override;
@@ -42,7 +39,7 @@ class DumpSource : public Source {
 
  private:
   DumpOptions options_;
-  std::shared_ptr<DumpStats> stats_;
+  std::shared_ptr<SourceStats> stats_;
   std::atomic<pid_t> pgid_{-1};
 };
 

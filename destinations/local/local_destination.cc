@@ -13,64 +13,46 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/file_util.h"
+#include "engine/partial_file.h"
 #include "engine/status_macros.h"
 #include "engine/unique_fd.h"
 
 namespace hab {
 namespace {
 
+constexpr int kMaxListDepth = 8;
+
 class LocalWriter : public ObjectWriter {
  public:
-  LocalWriter(std::string final_path, std::string partial_path, UniqueFd fd)
-      : final_(std::move(final_path)), partial_(std::move(partial_path)), fd_(std::move(fd)) {}
+  explicit LocalWriter(std::unique_ptr<PartialFile> file) : file_(std::move(file)) {}
   ~LocalWriter() override { Abort(); }
 
   absl::Status Write(std::span<const uint8_t> bytes) override {
-    if (!fd_) return absl::FailedPreconditionError("write after commit or abort");
-    HAB_RETURN_IF_ERROR(WriteAll(fd_.get(), bytes, partial_));
-    size_ += bytes.size();
+    HAB_RETURN_IF_ERROR(file_->Write(bytes));
     // Start the writeback of every few MiB as soon as they are written, so
     // the disk works while we compress and the commit's fsync finds the
     // archive (almost) on disk instead of writing all of it at the end. A
     // hint only: a filesystem without it says so, and fsync still decides.
-    if (size_ - writeback_from_ >= kWritebackStep) {
-      (void)::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
-                              static_cast<off_t>(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
-      writeback_from_ = size_;
+    uint64_t size = file_->size();
+    if (size - writeback_from_ >= kWritebackStep) {
+      (void)::sync_file_range(file_->fd(), static_cast<off_t>(writeback_from_),
+                              static_cast<off_t>(size - writeback_from_), SYNC_FILE_RANGE_WRITE);
+      writeback_from_ = size;
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> Commit() override {
-    if (!fd_) return absl::FailedPreconditionError("commit after abort");
-    if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync", partial_);
-    fd_.reset();
-    // RENAME_NOREPLACE: a second archive with the same name must never
-    // silently replace a good one.
-    if (::renameat2(AT_FDCWD, partial_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {
-      absl::Status st = ErrnoStatus(errno, "rename to", final_);
-      ::unlink(partial_.c_str());
-      return st;
-    }
-    committed_ = true;
-    HAB_RETURN_IF_ERROR(FsyncDir(Dirname(final_)));
-    return size_;
+    HAB_RETURN_IF_ERROR(file_->Commit());
+    return file_->size();
   }
 
-  void Abort() noexcept override {
-    if (committed_ || aborted_) return;
-    aborted_ = true;
-    fd_.reset();
-    ::unlink(partial_.c_str());
-  }
+  void Abort() noexcept override { file_->Abort(); }
 
  private:
   static constexpr uint64_t kWritebackStep = 8 << 20;
-  std::string final_, partial_;
-  UniqueFd fd_;
-  uint64_t size_ = 0;
+  std::unique_ptr<PartialFile> file_;
   uint64_t writeback_from_ = 0;
-  bool committed_ = false, aborted_ = false;
 };
 
 class LocalReader : public ObjectReader {
@@ -95,20 +77,18 @@ class LocalReader : public ObjectReader {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ObjectWriter>> LocalDestination::Create(const std::string& key,
-                                                                       uint64_t) {
+                                                                       const WriteOptions&) {
   std::string path = Path(key);
   HAB_RETURN_IF_ERROR(MakeDirs(Dirname(path)));
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0) {
+  if (::lstat(path.c_str(), &st) == 0) {
     return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
   }
-  std::string partial = path + ".partial";
-  UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoStatus(errno, "create", partial);
-  return std::unique_ptr<ObjectWriter>(new LocalWriter(path, partial, std::move(fd)));
+  HAB_ASSIGN_OR_RETURN(auto file, PartialFile::Create(path, 0600));
+  return std::unique_ptr<ObjectWriter>(new LocalWriter(std::move(file)));
 }
 
-absl::StatusOr<std::unique_ptr<ObjectReader>> LocalDestination::Open(const std::string& key) {
+absl::StatusOr<std::unique_ptr<ObjectReader>> LocalDestination::Open(const std::string& key, const ReadOptions&) {
   std::string path = Path(key);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return ErrnoStatus(errno, "open", path);
@@ -119,30 +99,71 @@ absl::StatusOr<std::unique_ptr<ObjectReader>> LocalDestination::Open(const std::
       new LocalReader(std::move(fd), static_cast<uint64_t>(st.st_size), path));
 }
 
-absl::StatusOr<std::vector<ObjectInfo>> LocalDestination::List(const std::string& prefix) {
-  // Keys are "<dir>/<name>" below the root; list the directory part of the
-  // prefix and match names against the rest.
-  std::string dir_part = prefix.find('/') == std::string::npos ? "" : Dirname(prefix);
-  std::string name_prefix = prefix.substr(dir_part.empty() ? 0 : dir_part.size() + 1);
-  std::string dir = dir_part.empty() ? root_ : Path(dir_part);
-  std::vector<ObjectInfo> out;
+absl::Status LocalDestination::Walk(const std::string& folder, int depth, const std::string& prefix,
+                                    std::vector<ObjectInfo>& out) const {
+  std::string dir = folder.empty() ? root_ : Path(folder);
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
-    if (errno == ENOENT) return out;
+    if (errno == ENOENT || (errno == ENOTDIR && !folder.empty())) return absl::OkStatus();
     return ErrnoStatus(errno, "list", dir);
   }
+  std::vector<std::string> subdirs;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (!absl::StartsWith(name, name_prefix) || absl::EndsWith(name, ".partial")) continue;
+    if (name == "." || name == "..") continue;
+    std::string key = folder.empty() ? name : folder + "/" + name;
     struct stat st;
-    std::string full = dir + "/" + name;
-    if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    out.push_back({dir_part.empty() ? name : dir_part + "/" + name,
-                   static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      subdirs.push_back(key);
+    } else if (S_ISREG(st.st_mode)) {
+      out.push_back({key, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+    }
   }
   ::closedir(d);
+  // Archives sit at most a few dated folders deep; a bound keeps a root
+  // that holds other trees from being walked whole.
+  if (depth >= kMaxListDepth) return absl::OkStatus();
+  for (const auto& s : subdirs) {
+    // Only folders that can hold a key with the prefix.
+    std::string as_dir = s + "/";
+    if (absl::StartsWith(prefix, as_dir) || absl::StartsWith(as_dir, prefix)) {
+      HAB_RETURN_IF_ERROR(Walk(s, depth + 1, prefix, out));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> LocalDestination::List(const std::string& prefix) {
+  // Walk from the deepest folder the prefix names.
+  std::string folder = prefix.find('/') == std::string::npos ? "" : Dirname(prefix);
+  std::vector<ObjectInfo> all, out;
+  HAB_RETURN_IF_ERROR(Walk(folder, 0, prefix, all));
+  for (auto& o : all) {
+    if (absl::StartsWith(o.key, prefix) && !absl::EndsWith(o.key, ".partial")) out.push_back(std::move(o));
+  }
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> LocalDestination::ListOrphans(const OrphanFilter& filter) {
+  std::vector<ObjectInfo> all, out;
+  HAB_RETURN_IF_ERROR(Walk("", 0, "", all));
+  for (auto& o : all) {
+    if (!absl::EndsWith(o.key, ".partial") || o.mtime_unix >= filter.before_unix) continue;
+    std::string final_name = Basename(o.key.substr(0, o.key.size() - 8));
+    if (filter.ours && filter.ours(final_name)) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+absl::Status LocalDestination::RemoveOrphan(const ObjectInfo& orphan) {
+  if (!absl::EndsWith(orphan.key, ".partial")) {
+    return absl::InvalidArgumentError(absl::StrCat(orphan.key, " is not a .partial file"));
+  }
+  std::string path = Path(orphan.key);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", path);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ObjectInfo> LocalDestination::Stat(const std::string& key) {
@@ -158,7 +179,20 @@ absl::Status LocalDestination::Remove(const std::string& key) {
   return FsyncDir(Dirname(path));
 }
 
-absl::Status LocalDestination::Probe() {
+absl::Status LocalDestination::Probe(bool create) {
+  if (!create) {
+    // A dry run creates nothing: the nearest existing folder of the root
+    // must be a directory we could write into.
+    std::string p = root_;
+    struct stat st;
+    while (::stat(p.c_str(), &st) != 0) {
+      if (errno != ENOENT || p == "/" || p == ".") return ErrnoStatus(errno, "stat", p);
+      p = Dirname(p);
+    }
+    if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(absl::StrCat(p, " is not a directory"));
+    if (::access(p.c_str(), W_OK | X_OK) != 0) return ErrnoStatus(errno, "write into", p);
+    return absl::OkStatus();
+  }
   HAB_RETURN_IF_ERROR(MakeDirs(root_));
   std::string key = absl::StrCat(".hostatlas-backup-probe-", ::getpid());
   HAB_ASSIGN_OR_RETURN(auto w, Create(key));

@@ -285,33 +285,40 @@ std::string S3Destination::Describe() const {
   return absl::StrCat("s3:", options_.endpoint.endpoint, "/", options_.endpoint.bucket, "/", options_.prefix);
 }
 
-uint64_t S3Destination::PartSizeFor(uint64_t size_hint) const {
+uint64_t S3PartSize(uint64_t part_size, uint64_t size_hint) {
   uint64_t need = size_hint / 10 * 12 / kMaxParts + 1;
   need = (need + (1 << 20) - 1) / (1 << 20) * (1 << 20);
-  return std::max<uint64_t>(options_.part_size, need);
+  return std::max<uint64_t>(part_size, need);
 }
 
 absl::StatusOr<std::unique_ptr<ObjectWriter>> S3Destination::Create(const std::string& key,
-                                                                    uint64_t size_hint) {
+                                                                    const WriteOptions& o) {
+  uint64_t part = o.request_bytes > 0 ? o.request_bytes : S3PartSize(options_.part_size, o.size_hint);
   return std::unique_ptr<ObjectWriter>(
-      new S3Writer(transport_, key, PartSizeFor(size_hint), options_.concurrency));
+      new S3Writer(transport_, options_.prefix + key, part, std::max(1, o.concurrency)));
 }
 
-absl::StatusOr<std::unique_ptr<ObjectReader>> S3Destination::Open(const std::string& key) {
+absl::StatusOr<std::unique_ptr<ObjectReader>> S3Destination::Open(const std::string& key,
+                                                                  const ReadOptions& o) {
   HAB_ASSIGN_OR_RETURN(ObjectInfo info, Stat(key));
+  uint64_t range = o.request_bytes > 0 ? o.request_bytes : options_.part_size;
   return std::unique_ptr<ObjectReader>(
-      new S3Reader(transport_, key, info.size, options_.part_size, options_.concurrency));
+      new S3Reader(transport_, options_.prefix + key, info.size, range, std::max(1, o.concurrency)));
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> S3Destination::List(const std::string& prefix) {
   std::vector<ObjectInfo> out;
   std::string token;
   do {
-    S3Request r{"ListObjectsV2", "GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
+    S3Request r{"ListObjectsV2", "GET", "", {{"list-type", "2"}, {"prefix", options_.prefix + prefix}}, {}, {}};
     if (!token.empty()) r.query.push_back({"continuation-token", token});
     HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
     S3ListPage page = ParseListObjectsV2(resp.body);
-    for (auto& o : page.objects) out.push_back({std::move(o.key), o.size, o.mtime_unix});
+    for (auto& o : page.objects) {
+      // Keys are relative to the prefix; anything else a server returns is not ours.
+      if (!absl::StartsWith(o.key, options_.prefix)) continue;
+      out.push_back({o.key.substr(options_.prefix.size()), o.size, o.mtime_unix});
+    }
     token = std::move(page.next_token);
   } while (!token.empty());
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
@@ -319,7 +326,7 @@ absl::StatusOr<std::vector<ObjectInfo>> S3Destination::List(const std::string& p
 }
 
 absl::StatusOr<ObjectInfo> S3Destination::Stat(const std::string& key) {
-  S3Request r{"HeadObject", "HEAD", key, {}, {}, {}};
+  S3Request r{"HeadObject", "HEAD", options_.prefix + key, {}, {}, {}};
   HAB_ASSIGN_OR_RETURN(HttpResponse resp, Call(*transport_, r));
   ObjectInfo o;
   o.key = key;
@@ -331,11 +338,11 @@ absl::StatusOr<ObjectInfo> S3Destination::Stat(const std::string& key) {
 }
 
 absl::Status S3Destination::Remove(const std::string& key) {
-  S3Request r{"DeleteObject", "DELETE", key, {}, {}, {}};
+  S3Request r{"DeleteObject", "DELETE", options_.prefix + key, {}, {}, {}};
   return Call(*transport_, r).status();
 }
 
-absl::Status S3Destination::Probe() {
+absl::Status S3Destination::Probe(bool create) {
   S3Request head{"HeadBucket", "HEAD", "", {}, {}, {}};
   auto resp = transport_->Do(head);
   if (!resp.ok()) return resp.status();
@@ -350,29 +357,41 @@ absl::Status S3Destination::Probe() {
     if (again.ok() && !S3Status(list, *again).ok()) return S3Status(list, *again);
   }
   HAB_RETURN_IF_ERROR(S3Status(head, *resp));
-  std::string key = absl::StrCat(options_.prefix, ".hostatlas-backup-probe-", ::getpid());
+  if (!create) {
+    // A dry run writes nothing: listing under the prefix proves the
+    // credentials and the bucket; the write probe waits for a real run.
+    S3Request list{"ListObjectsV2 (probe)", "GET", "",
+                   {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", options_.prefix}}, {}, {}};
+    return Call(*transport_, list).status();
+  }
+  std::string key = absl::StrCat(".hostatlas-backup-probe-", ::getpid());
   static constexpr uint8_t kProbe[] = {'p', 'r', 'o', 'b', 'e', '\n'};
-  S3Request put{"PutObject (probe)", "PUT", key, {}, {}, kProbe};
+  S3Request put{"PutObject (probe)", "PUT", options_.prefix + key, {}, {}, kProbe};
   HAB_RETURN_IF_ERROR(Call(*transport_, put).status());
   return Remove(key);
 }
 
-absl::StatusOr<int> S3Destination::AbortOrphanUploads(absl::Duration min_age) {
+absl::StatusOr<std::vector<ObjectInfo>> S3Destination::ListOrphans(const OrphanFilter& filter) {
   S3Request r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
   HAB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(r));
-  if (resp.code == 501 || resp.code == 405) return 0;  // not implemented by this server
+  std::vector<ObjectInfo> out;
+  if (resp.code == 501 || resp.code == 405) return out;  // not implemented by this server
   HAB_RETURN_IF_ERROR(S3Status(r, resp));
-  int aborted = 0;
-  int64_t cutoff = absl::ToUnixSeconds(absl::Now() - min_age);
   for (const S3ListedUpload& u : ParseListMultipartUploads(resp.body)) {
-    size_t slash = u.key.rfind('/');
+    if (!absl::StartsWith(u.key, options_.prefix)) continue;
+    std::string key = u.key.substr(options_.prefix.size());
+    size_t slash = key.rfind('/');
     // Only our archives: an upload of anything else is not ours to abort.
-    if (!absl::StartsWith(u.key.substr(slash == std::string::npos ? 0 : slash + 1), "hostatlas-backup-")) continue;
-    if (u.initiated_unix == 0 || u.initiated_unix > cutoff) continue;
-    S3Request a{"AbortMultipartUpload", "DELETE", u.key, {{"uploadId", u.upload_id}}, {}, {}};
-    if (Call(*transport_, a).ok()) ++aborted;
+    if (!filter.ours || !filter.ours(key.substr(slash == std::string::npos ? 0 : slash + 1))) continue;
+    if (u.initiated_unix == 0 || u.initiated_unix >= filter.before_unix) continue;
+    out.push_back({key, 0, u.initiated_unix, u.upload_id});
   }
-  return aborted;
+  return out;
+}
+
+absl::Status S3Destination::RemoveOrphan(const ObjectInfo& orphan) {
+  S3Request a{"AbortMultipartUpload", "DELETE", options_.prefix + orphan.key, {{"uploadId", orphan.orphan_id}}, {}, {}};
+  return Call(*transport_, a).status();
 }
 
 }  // namespace hab

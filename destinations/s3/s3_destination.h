@@ -6,7 +6,7 @@
 // CompleteMultipartUpload is the commit. All parts but the last have exactly
 // part_size bytes (R2 rejects anything else); up to `concurrency` parts are
 // in flight on the writer's own upload threads, each part buffer counted in
-// the branch's fixed memory (part_size x (concurrency + 1)). Each part's
+// the branch's fixed memory (part_size x (concurrency + 2)). Each part's
 // body is signed (x-amz-content-sha256), so the server checks its integrity;
 // transient failures are retried per part (RetryingTransport). Abort (and
 // the destructor, unless committed) aborts the multipart upload. A stream
@@ -26,12 +26,15 @@ namespace hab {
 
 struct S3Options {
   S3Endpoint endpoint;
-  std::string prefix;  // already expanded, "" or ending in '/'
+  std::string prefix;  // already expanded, "" or ending in '/'; keys are relative to it
   uint64_t part_size = 16ull << 20;
-  int concurrency = 4;
   // Attempts per request (retrying transient failures); pre-flight uses 1.
   int max_attempts = 6;
 };
+
+// part_size, grown (to whole MiB) so that 1.2 x `size_hint` fits in
+// 10,000 parts.
+uint64_t S3PartSize(uint64_t part_size, uint64_t size_hint);
 
 class S3Destination : public Destination {
  public:
@@ -42,23 +45,23 @@ class S3Destination : public Destination {
   S3Destination(S3Options options, std::unique_ptr<S3Transport> transport);
   std::string Describe() const override;
   absl::StatusOr<std::unique_ptr<ObjectWriter>> Create(const std::string& key,
-                                                       uint64_t size_hint = 0) override;
-  absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key) override;
+                                                       const WriteOptions& options = {}) override;
+  absl::StatusOr<std::unique_ptr<ObjectReader>> Open(const std::string& key,
+                                                     const ReadOptions& options = {}) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   absl::StatusOr<ObjectInfo> Stat(const std::string& key) override;
   absl::Status Remove(const std::string& key) override;
-  // HEAD bucket, then PutObject + DeleteObject of a probe under the prefix.
-  absl::Status Probe() override;
+  // HEAD bucket, then (create) PutObject + DeleteObject of a probe under
+  // the prefix, or (dry run) a ListObjectsV2 under it.
+  absl::Status Probe(bool create) override;
   absl::StatusOr<uint64_t> FreeBytes() override {
     return absl::UnimplementedError("S3 has no free-space figure");
   }
-  // Aborts our multipart uploads under the prefix older than `min_age`
-  // (interrupted runs). Servers without ListMultipartUploads: OK, 0.
-  absl::StatusOr<int> AbortOrphanUploads(absl::Duration min_age);
+  // Our multipart uploads under the prefix (interrupted runs); servers
+  // without ListMultipartUploads: none.
+  absl::StatusOr<std::vector<ObjectInfo>> ListOrphans(const OrphanFilter& filter) override;
+  absl::Status RemoveOrphan(const ObjectInfo& orphan) override;  // AbortMultipartUpload
   const S3Options& options() const { return options_; }
-  // part_size, grown (to whole MiB) so that 1.2 x `size_hint` fits in
-  // 10,000 parts.
-  uint64_t PartSizeFor(uint64_t size_hint) const;
 
  private:
   S3Options options_;

@@ -88,6 +88,10 @@ class FakeS3 : public S3Transport {
   int fail_part_ = 0;
 };
 
+// Three parts (and three ranged reads) in flight, as the plan would ask.
+const WriteOptions kThreeParts{0, 3, 0};
+const ReadOptions kThreeReads{3, 0};
+
 struct Rig {
   FakeS3* fake;
   std::unique_ptr<S3Destination> dest;
@@ -96,7 +100,6 @@ struct Rig {
     fake = f.get();
     S3Options o;
     o.part_size = part;
-    o.concurrency = 3;
     dest = std::make_unique<S3Destination>(o, std::move(f));
   }
 };
@@ -137,7 +140,7 @@ TEST(RetryingTransport, RetriesTransientStatusesOnlyAndGivesUp) {
 
 TEST(S3Writer, SmallObjectIsOnePutAtCommit) {
   Rig rig;
-  auto w = rig.dest->Create("k");
+  auto w = rig.dest->Create("k", kThreeParts);
   ASSERT_TRUE(w.ok());
   std::vector<uint8_t> data = testing::RandomBytes(1000, 1);
   ASSERT_TRUE((*w)->Write(data).ok());
@@ -151,7 +154,7 @@ TEST(S3Writer, MultipartPartsAreEqualExceptTheLast) {
   const uint64_t part = 5 << 20;
   for (uint64_t total : {part, part + 1, 3 * part, 3 * part + 12345}) {
     Rig rig(part);
-    auto w = rig.dest->Create("big");
+    auto w = rig.dest->Create("big", kThreeParts);
     std::vector<uint8_t> data = testing::RandomBytes(total, static_cast<unsigned>(total));
     // Odd write sizes, like the age blocks.
     for (size_t pos = 0; pos < data.size(); pos += 1000003) {
@@ -182,7 +185,7 @@ TEST(S3Writer, PartHashesAndArchiveDigestInOnePass) {
   const uint64_t part = 5 << 20;
   for (uint64_t total : {uint64_t{1000}, 3 * part + 12345}) {
     Rig rig(part);
-    auto w = rig.dest->Create("h");
+    auto w = rig.dest->Create("h", kThreeParts);
     std::vector<uint8_t> data = testing::RandomBytes(total, 9);
     Sha256 digest;
     digest.Update(std::span<const uint8_t>(data).first(7));  // digest and parts at different offsets
@@ -201,7 +204,7 @@ TEST(S3Writer, PartHashesAndArchiveDigestInOnePass) {
 TEST(S3Writer, FailedPartAbortsAndNothingIsVisible) {
   Rig rig;
   rig.fake->FailPart(2);
-  auto w = rig.dest->Create("x");
+  auto w = rig.dest->Create("x", kThreeParts);
   std::vector<uint8_t> data = testing::RandomBytes(4 * (5 << 20), 3);
   absl::Status st;
   for (size_t pos = 0; pos < data.size() && st.ok(); pos += 1 << 20) {
@@ -218,7 +221,7 @@ TEST(S3Writer, FailedPartAbortsAndNothingIsVisible) {
 TEST(S3Writer, DestructorAbortsNeverCommits) {
   Rig rig;
   {
-    auto w = rig.dest->Create("y");
+    auto w = rig.dest->Create("y", kThreeParts);
     std::vector<uint8_t> data = testing::RandomBytes(11 << 20, 4);
     ASSERT_TRUE((*w)->Write(data).ok());
   }
@@ -230,7 +233,7 @@ TEST(S3Reader, RangedReadsInOrder) {
   Rig rig(5 << 20);
   std::vector<uint8_t> data = testing::RandomBytes(17 << 20, 5);
   rig.fake->objects["r"] = std::string(data.begin(), data.end());
-  auto reader = rig.dest->Open("r");
+  auto reader = rig.dest->Open("r", kThreeReads);
   ASSERT_TRUE(reader.ok());
   std::vector<uint8_t> back;
   std::vector<uint8_t> buf(777777);
@@ -244,11 +247,10 @@ TEST(S3Reader, RangedReadsInOrder) {
 }
 
 TEST(S3Destination, PartSizeGrowsForHugeSources) {
-  Rig rig(16 << 20);
-  EXPECT_EQ(rig.dest->PartSizeFor(0), 16u << 20);
-  EXPECT_EQ(rig.dest->PartSizeFor(100ull << 30), 16u << 20);
+  EXPECT_EQ(S3PartSize(16 << 20, 0), 16u << 20);
+  EXPECT_EQ(S3PartSize(16 << 20, 100ull << 30), 16u << 20);
   uint64_t tib = 1ull << 40;
-  uint64_t p = rig.dest->PartSizeFor(tib);
+  uint64_t p = S3PartSize(16 << 20, tib);
   EXPECT_GE(p * 10000, tib / 10 * 12);
   EXPECT_EQ(p % (1 << 20), 0u);
 }

@@ -281,7 +281,7 @@ int OpenForRead(const std::string& path) {
 class TarWalker {
  public:
   TarWalker(TarSource* src, RunContext& ctx, archive* out, archive* disk, archive* dense_disk,
-            archive_entry_linkresolver* resolver, const TarOptions& options, TarStats& stats)
+            archive_entry_linkresolver* resolver, const TarOptions& options, SourceStats& stats)
       : src_(src), ctx_(ctx), out_(out), disk_(disk), dense_disk_(dense_disk), resolver_(resolver),
         options_(options), stats_(stats), buf_(1 << 20) {}
 
@@ -394,7 +394,7 @@ class TarWalker {
         }
         if (archive_write_data(out_, dst.data(), static_cast<size_t>(got)) < 0) return WriteFailed();
         done += got;
-        stats_.input_bytes += static_cast<uint64_t>(got);
+        stats_.file_bytes += static_cast<uint64_t>(got);
       }
     }
     if (archive_write_finish_entry(out_) == ARCHIVE_FATAL) return WriteFailed();
@@ -408,7 +408,7 @@ class TarWalker {
   archive* dense_disk_;
   archive_entry_linkresolver* resolver_;
   const TarOptions& options_;
-  TarStats& stats_;
+  SourceStats& stats_;
   std::vector<uint8_t> buf_;
   dev_t root_dev_ = 0;
 };

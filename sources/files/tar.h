@@ -27,6 +27,8 @@
 
 #include "engine/blocking_queue.h"
 #include "engine/node.h"
+#include "nodes/plain_sink.h"
+#include "sources/source_kind.h"
 
 namespace hab {
 
@@ -50,15 +52,9 @@ struct TarOptions {
   size_t chunk_bytes = 4 << 20;
 };
 
-struct TarStats {
-  std::atomic<uint64_t> members{0};
-  std::atomic<uint64_t> input_bytes{0};  // file data bytes read
-  std::atomic<uint64_t> stream_bytes{0};  // tar stream bytes produced
-};
-
 class TarSource : public Source {
  public:
-  TarSource(TarOptions options, std::shared_ptr<TarStats> stats)
+  TarSource(TarOptions options, std::shared_ptr<SourceStats> stats)
       : options_(std::move(options)), stats_(std::move(stats)) {}
   std::string Name() const override { return "tar"; }
   absl::Status Produce(RunContext& ctx, const EmitFn& emit) override;
@@ -72,24 +68,11 @@ class TarSource : public Source {
   absl::StatusOr<std::span<uint8_t>> Tail();
 
   TarOptions options_;
-  std::shared_ptr<TarStats> stats_;
+  std::shared_ptr<SourceStats> stats_;
   RunContext* ctx_ = nullptr;
   const EmitFn* emit_ = nullptr;
   std::optional<Chunk> current_;
   absl::Status callback_status_;
-};
-
-// A byte sink behind the restore's zstd decompressor.
-class PlainSink {
- public:
-  virtual ~PlainSink() = default;
-  virtual absl::Status Write(std::span<const uint8_t> bytes) = 0;
-  // The same, for a buffer the sink may keep (no copy where it queues).
-  virtual absl::Status WriteOwned(Buffer bytes) { return Write(bytes.span()); }
-  // Returns a short summary (members extracted, bytes written).
-  virtual absl::StatusOr<uint64_t> Commit() = 0;
-  virtual void Abort() noexcept = 0;
-  virtual std::vector<std::string> TakeWarnings() { return {}; }
 };
 
 class TarExtractor : public PlainSink {

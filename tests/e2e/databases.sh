@@ -83,11 +83,11 @@ performance: {memory_limit: 64MiB}
 YAML
 unset PGPASSWORD
 export SHOP_DB_PASSWORD=backup-pw
-"$BIN" --config "$T/db.yml" run 2>"$T/err" || fail "backup failed: $(cat "$T/err")"
+"$BIN" --config "$T/db.yml" run >"$T/out" 2>"$T/err" || fail "backup failed: $(cat "$T/err")"
 ls "$T/dest" | grep -q '^hostatlas-backup-pg-.*\.pgdump\.zst\.age$' || fail "no pg archive"
 ls "$T/dest" | grep -q '^hostatlas-backup-shop-.*\.sql\.zst\.age$' || fail "no mysql archive"
 ls "$T/dest" | grep -q '^hostatlas-backup-files-.*\.tar\.zst\.age$' || fail "no files archive"
-grep -c "verification ok" "$T/err" | grep -q 3 || fail "deep verification: $(cat "$T/err")"
+grep -c "verification ok" "$T/out" | grep -q 3 || fail "deep verification: $(cat "$T/out" "$T/err")"
 ok "two databases and a files tree in one run, deep-verified"
 
 # Stock tools alone read the archives.

@@ -41,8 +41,8 @@ ok "unresolvable hook command fails pre-flight"
 # 5. Deep verification passes on a good archive and catches one corrupted
 #    between write and verify (the archive is then reported failed, exit 1).
 EXTRA=$'verification:\n  mode: deep' write_config "$T/lc5.yml" "$S"
-"$BIN" --config "$T/lc5.yml" run 2>"$T/err" || fail "deep verification failed on a good archive: $(cat "$T/err")"
-grep -q "verification ok" "$T/err" || fail "no verification ok"
+"$BIN" --config "$T/lc5.yml" run >"$T/out" 2>"$T/err" || fail "deep verification failed on a good archive: $(cat "$T/err")"
+grep -q "verification ok" "$T/out" || fail "no verification ok"
 rm -f "$T/dest"/*; sleep 1.1
 expect_rc 1 env HOSTATLAS_BACKUP_FAULT="committed:1" "$BIN" --config "$T/lc5.yml" run 2>"$T/err"
 grep -q "verification failed: deep" "$T/err" || fail "corruption not caught: $(cat "$T/err")"

@@ -49,8 +49,8 @@ HOST=$(hostname)
 # 1. Multipart backup to the signature-checking server; aws CLI downloads it
 #    and the stock tools read it.
 s3_config "$T/s3a.yml" "$S3P" ci-bucket S3RVER 'verification: {mode: deep}'
-"$BIN" --config "$T/s3a.yml" run 2>"$T/err" || fail "backup to s3rver failed: $(cat "$T/err")"
-grep -q "verification ok" "$T/err" || fail "no verification: $(cat "$T/err")"
+"$BIN" --config "$T/s3a.yml" run >"$T/out" 2>"$T/err" || fail "backup to s3rver failed: $(cat "$T/err")"
+grep -q "verification ok" "$T/out" || fail "no verification: $(cat "$T/out" "$T/err")"
 KEY=$("${AWS_S3RVER[@]}" s3 ls "s3://ci-bucket/$HOST/" | awk '{print $4}' | grep '^hostatlas-backup-tree-')
 [ -n "$KEY" ] || fail "no archive listed by aws"
 "${AWS_S3RVER[@]}" s3 cp --quiet "s3://ci-bucket/$HOST/$KEY" "$T/dl.age"
