@@ -337,15 +337,20 @@ int MaxConcurrentBranches(const std::vector<uint64_t>& footprints, uint64_t limi
 }
 
 Topology Graph::BuiltTopology() {
+  // The runtimes own the nodes, so they are declared first and destroyed
+  // after the graph.
+  std::vector<std::unique_ptr<BranchRuntime>> rts;
   tbb::flow::graph g;
   Topology out;
   for (auto& spec : branches_) {
-    BranchRuntime rt;
-    rt.spec = &spec;
-    Build(g, rt, parallelism_);
-    out.nodes.insert(out.nodes.end(), rt.topology.nodes.begin(), rt.topology.nodes.end());
-    out.edges.insert(out.edges.end(), rt.topology.edges.begin(), rt.topology.edges.end());
+    auto rt = std::make_unique<BranchRuntime>();
+    rt->spec = &spec;
+    Build(g, *rt, parallelism_);
+    out.nodes.insert(out.nodes.end(), rt->topology.nodes.begin(), rt->topology.nodes.end());
+    out.edges.insert(out.edges.end(), rt->topology.edges.begin(), rt->topology.edges.end());
+    rts.push_back(std::move(rt));
   }
+  g.wait_for_all();
   return out;
 }
 
@@ -368,8 +373,9 @@ std::vector<BranchResult> Graph::Run(const std::atomic<bool>& cancel) {
     };
     [[gnu::used]] static LowerWorkers* const kLowerWorkers = new LowerWorkers();
   }
-  tbb::flow::graph g;
+  // The runtimes own the nodes: declared before the graph, destroyed after it.
   std::vector<std::unique_ptr<BranchRuntime>> rts;
+  tbb::flow::graph g;
   for (auto& spec : branches_) {
     auto rt = std::make_unique<BranchRuntime>();
     rt->spec = &spec;

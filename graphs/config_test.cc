@@ -2,6 +2,8 @@
 
 #include "gtest/gtest.h"
 #include "destinations/path_template.h"
+#include "engine/file_util.h"
+#include "graphs/backup.h"
 #include "graphs/plan.h"
 #include "nodes/age_format.h"
 
@@ -150,6 +152,194 @@ TEST(Plan, ChunkSizeFollowsTheBudget) {
   EXPECT_EQ(ChunkBytesFor(256u << 20), 4u << 20);
   EXPECT_EQ(ChunkBytesFor(2u << 20), 64u << 10);
   EXPECT_EQ(ChunkBytesFor(24u << 20) % (64 << 10), 0u);
+}
+
+}  // namespace
+}  // namespace hab
+
+namespace hab {
+namespace {
+
+std::string Minimal(const std::string& extra, const std::string& dest = "destination: {type: local, path: /b}\n") {
+  return "sources:\n  - {type: files, name: a, paths: [/a]}\n" + dest + "encryption: {recipient: " + Recipient() +
+         "}\n" + extra;
+}
+
+std::string Problems(const std::string& yaml) {
+  auto r = ParseConfigReport(yaml, "c.yml");
+  if (!r.ok()) return std::string(r.status().message());
+  std::string all;
+  for (const auto& p : r->problems) all += p + "\n";
+  return all;
+}
+
+// Issue 15.7: a repeated key is an error at its second occurrence.
+TEST(Config, RepeatedKeysAreErrors) {
+  std::string m = Problems(Minimal("retention:\n  keep_last: 3\n  keep_last: 9\n"));
+  EXPECT_NE(m.find("c.yml:7:3: retention.keep_last: is given twice"), std::string::npos) << m;
+  m = Problems(Minimal("", "destination: {type: local, path: /b}\ndestination: {type: local, path: /c}\n"));
+  EXPECT_NE(m.find("destination: is given twice"), std::string::npos) << m;
+}
+
+// Issue 15.8: unknown templates and ".." components.
+TEST(Config, UnknownTemplatesAndDotDotAreErrors) {
+  for (const char* path : {"/b/{{ foo }}", "/b/{{ DATE }}", "/b/{{ date", "/srv/x/../../etc/x"}) {
+    std::string m = Problems(Minimal("", std::string("destination: {type: local, path: \"") + path + "\"}\n"));
+    EXPECT_NE(m.find("destination.path"), std::string::npos) << path << ": " << m;
+  }
+  std::string m = Problems(Minimal("", "destination: {type: local, path: \"/b/{{ foo }}\"}\n"));
+  EXPECT_NE(m.find("unknown template \"{{ foo }}\" (allowed: {{ hostname }}, {{ date }})"), std::string::npos) << m;
+  EXPECT_EQ(Problems(Minimal("", "destination: {type: local, path: \"/b/{{hostname}}/{{ date }}\"}\n")), "");
+}
+
+// Issue 15.3 at the config: the endpoint is parsed, not matched by prefix.
+TEST(Config, S3EndpointIsParsed) {
+  for (const char* ep : {"http://localhost@evil.com/", "http://127.0.0.1.evil.com", "http://u:p@127.0.0.1:9000"}) {
+    std::string m = Problems(Minimal("", std::string("destination: {type: s3, endpoint: \"") + ep +
+                                             "\", bucket: b, access_key_id: k, secret_access_key: s}\n"));
+    EXPECT_NE(m.find("destination.endpoint"), std::string::npos) << ep << ": " << m;
+  }
+  EXPECT_EQ(Problems(Minimal("", "destination: {type: s3, endpoint: \"http://127.0.0.1:9000\", bucket: b}\n")), "");
+}
+
+// Issue 15.10: the prefix is a folder; sizes too large; heartbeat slugs.
+TEST(Config, PrefixSizesAndSlugs) {
+  auto spec = ParseConfig(Minimal("", "destination: {type: s3, endpoint: \"https://s3.example.com\", bucket: b, "
+                                      "prefix: nobackslash}\n"),
+                          "c.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->destination->root_template(), "nobackslash/");
+  std::string m = Problems(Minimal("performance: {memory_limit: 18446744073709551615}\n"));
+  EXPECT_NE(m.find("performance.memory_limit: \"18446744073709551615\" is too large"), std::string::npos) << m;
+  m = Problems(Minimal("performance: {memory_limit: 5TiB}\n"));
+  EXPECT_NE(m.find("is too large (at most 1TiB)"), std::string::npos) << m;
+  EXPECT_FALSE(ParseSize("99999999999TiB").ok());
+  m = Problems(Minimal("heartbeat: \"hb a/b\"\n"));
+  EXPECT_NE(m.find("heartbeat: a slug is letters, digits"), std::string::npos) << m;
+  EXPECT_EQ(Problems(Minimal("heartbeat: {slug: hb_a3f9c8e2d5}\n")), "");
+}
+
+// Issue 15.6: a value that fails validation leaves the other parts usable
+// for the independent pre-flight checks.
+TEST(Config, ReportKeepsTheValidParts) {
+  std::string yaml = "sources:\n  - {type: files, name: a, paths: [/a]}\n  - {type: files, name: b, paths: [rel]}\n"
+                     "destination: {type: local, path: /b}\nencryption: {recipient: age1bogus}\n"
+                     "hooks: {pre: [\"true\"]}\n";
+  auto r = ParseConfigReport(yaml, "c.yml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok());
+  ASSERT_EQ(r->source_valid.size(), 2u);
+  EXPECT_TRUE(r->source_valid[0]);
+  EXPECT_FALSE(r->source_valid[1]);
+  EXPECT_TRUE(r->destination_valid);
+  EXPECT_FALSE(r->encryption_valid);
+  EXPECT_TRUE(r->hooks_valid);
+}
+
+// Issue 20: the full reference config parses (its example recipient is valid).
+TEST(Config, FullReferenceParses) {
+  auto spec = ParseConfig(FullReferenceConfig(), "reference.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->sources.size(), 3u);
+}
+
+TEST(PathTemplate, SplitsAtTheDateAndMatchesFolders) {
+  auto s = SplitAtDate("/mnt/backups/{{ hostname }}/{{ date }}", "web1", 1764133200);
+  EXPECT_EQ(s.root, "/mnt/backups/web1");
+  EXPECT_EQ(s.dated, "{{ date }}");
+  s = SplitAtDate("hostatlas/{{ hostname }}/{{ date }}/", "web1", 1764133200);
+  EXPECT_EQ(s.root, "hostatlas/web1/");
+  EXPECT_EQ(s.dated, "{{ date }}");
+  s = SplitAtDate("/srv/{{ hostname }}", "web1", 1764133200);
+  EXPECT_EQ(s.root, "/srv/web1");
+  EXPECT_EQ(s.dated, "");
+  s = SplitAtDate("{{ date }}/{{ hostname }}/", "web1", 0);
+  EXPECT_EQ(s.root, "");
+  EXPECT_EQ(s.dated, "{{ date }}/{{ hostname }}");
+  EXPECT_TRUE(FolderMatches("{{ date }}", "2026-11-01", "web1"));
+  EXPECT_FALSE(FolderMatches("{{ date }}", "not-a-date", "web1"));
+  EXPECT_FALSE(FolderMatches("{{ date }}", "2026-11-01/x", "web1"));
+  EXPECT_TRUE(FolderMatches("{{ date }}/{{ hostname }}", "2026-11-01/web1", "web1"));
+  EXPECT_FALSE(FolderMatches("{{ date }}/{{ hostname }}", "2026-11-01/web2", "web1"));
+  EXPECT_TRUE(FolderMatches("b-{{ date }}-x", "b-2026-11-01-x", "web1"));
+  EXPECT_TRUE(FolderMatches("", "", "web1"));
+  EXPECT_FALSE(FolderMatches("", "2026-11-01", "web1"));
+}
+
+}  // namespace
+}  // namespace hab
+
+#include "graphs/runtime.h"
+
+namespace hab {
+namespace {
+
+// Issue 16: what the dry run prints is what runs, node for node and edge
+// for edge, for a config with every source kind (and verification).
+TEST(Plan, ExecutedGraphIsThePlan) {
+  ::setenv("HAB_TEST_PG_PASSWORD", "x", 1);
+  std::string yaml = R"(sources:
+  - {type: files, name: web, paths: [/etc/hostname]}
+  - {type: postgres, name: pg, user: u, database: d, password_env: HAB_TEST_PG_PASSWORD}
+  - {type: mariadb, name: shop, user: u, database: d}
+destination: {type: local, path: /tmp/hab-plan-test-dest}
+encryption: {recipient: )" + Recipient() + R"(}
+verification: {mode: size}
+)";
+  auto spec = ParseConfig(yaml, "c.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  PlanContext pc{.hostname = "h", .now_unix = 1764133200, .cancel = nullptr, .estimates = {}};
+  GraphPlan plan = BuildBackupPlan(*spec, pc);
+  Topology want;
+  for (const auto& b : plan.branches) {
+    for (const auto& n : b.nodes) want.nodes.push_back(n.id);
+    for (const auto& e : b.edges) want.edges.push_back(e);
+  }
+  ASSERT_EQ(want.nodes.size(), 18u);  // 3 x (source, zstd, chunker, age, store, verify)
+  auto dest = OpenDestination(*spec, pc, plan.location.root);
+  ASSERT_TRUE(dest.ok()) << dest.status();
+  MemoryBudget budget(spec->memory_limit);
+  std::atomic<bool> cancel{false};
+  RuntimeContext rc;
+  rc.spec = &*spec;
+  rc.pc = &pc;
+  rc.dest = dest->get();
+  rc.budget = &budget;
+  rc.cancel = &cancel;
+  rc.recipients = *Recipients(*spec);
+  Instance inst = Instantiate(plan, rc);
+  for (const auto& st : inst.build_errors) ASSERT_TRUE(st.ok()) << st;
+  Topology got = inst.graph->BuiltTopology();
+  EXPECT_EQ(got.nodes, want.nodes);
+  EXPECT_EQ(got.edges, want.edges);
+  // And the restore of an archive of each kind mirrors it.
+  std::vector<RestoreItemPlan> items;
+  for (const auto& b : plan.branches) items.push_back({b.archive_key, *ParseArchiveName(Basename(b.archive_key))});
+  GraphPlan back = BuildRestorePlan(*spec, pc, items, "/tmp/hab-plan-test-restore");
+  ASSERT_EQ(back.branches.size(), 3u);
+  for (const auto& b : back.branches) {
+    std::vector<std::string> kinds;
+    for (const auto& n : b.nodes) kinds.push_back(n.kind);
+    EXPECT_EQ(kinds, (std::vector<std::string>{"read", "age-header", "age-decrypt", "unzstd", "extract"}));
+  }
+}
+
+// Issue 20.1: the plan schedules any number of sources under the budget.
+TEST(Plan, ManySourcesFitAnyBudgetThatHoldsOne) {
+  std::string sources;
+  for (int i = 0; i < 12; ++i) sources += "  - {type: files, name: s" + std::to_string(i) + ", paths: [/etc]}\n";
+  for (const char* limit : {"256MiB", "48MiB"}) {
+    std::string yaml = "sources:\n" + sources +
+                       "destination: {type: s3, endpoint: \"https://s3.example.com\", bucket: b}\n"
+                       "encryption: {recipient: " + Recipient() + "}\nperformance: {memory_limit: " + limit + "}\n";
+    auto spec = ParseConfig(yaml, "c.yml");
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    PlanContext pc{.hostname = "h", .now_unix = 1764133200, .cancel = nullptr, .estimates = {}};
+    GraphPlan plan = BuildBackupPlan(*spec, pc);
+    EXPECT_TRUE(plan.memory_problem.empty()) << limit << ": " << plan.memory_problem;
+    EXPECT_GE(plan.concurrent_branches, 1) << limit;
+    for (const auto& b : plan.branches) EXPECT_LE(b.footprint_bytes, spec->memory_limit) << limit;
+  }
 }
 
 }  // namespace
