@@ -57,10 +57,12 @@ std::string RenderOperatorPlan(const BackupSpec& spec, const GraphPlan& plan,
   }
   for (const auto& b : plan.branches) {
     absl::StrAppend(&out, "  ", b.source, ": ", DescribeSource(b), "\n");
-    absl::StrAppend(&out, "    -> ", b.archive_key,
-                    b.estimate_bytes > 0 ? absl::StrCat(" (source about ", HumanBytes(b.estimate_bytes), ")")
-                                         : std::string(" (size unknown until it runs)"),
-                    "\n");
+    std::string size = b.estimate_bytes == 0 ? " (size unknown until it runs)"
+                       : b.estimate_is_bound
+                           ? absl::StrCat(" (at most ", HumanBytes(b.estimate_bytes),
+                                          ": its filesystem's used space; the tree was not walked)")
+                           : absl::StrCat(" (source about ", HumanBytes(b.estimate_bytes), ")");
+    absl::StrAppend(&out, "    -> ", b.archive_key, size, "\n");
   }
   if (!spec.pre_hooks.empty() || !spec.post_hooks.empty()) {
     absl::StrAppend(&out, "hooks that would run (each through /bin/sh -c, timeout ",

@@ -95,6 +95,7 @@ GraphPlan BuildBackupPlan(const BackupSpec& spec, const PlanContext& pc) {
       b.source_type = std::string(s.kind().type());
       b.archive_key = plan.location.KeyFor(ArchiveName(s.name(), std::string(s.kind().extension()), pc.now_unix));
       b.estimate_bytes = i < pc.estimates.size() ? pc.estimates[i].bytes : 0;
+      b.estimate_is_bound = i < pc.estimates.size() && pc.estimates[i].bound;
       StreamMemory writer = d.Writer(b.estimate_bytes, conc, writer_cap);
       b.admission_x100 = 300;
       b.fixed_bytes = other_fixed + writer.fixed_bytes;

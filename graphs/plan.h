@@ -81,6 +81,7 @@ struct PlanBranch {
   int window_chunks = 0;
   uint64_t footprint_bytes = 0;
   uint64_t estimate_bytes = 0;  // the source's size estimate (0: unknown)
+  bool estimate_is_bound = false;  // an upper bound (its filesystem's used space)
 };
 
 struct GraphPlan {

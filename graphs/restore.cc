@@ -30,7 +30,8 @@ bool Exists(const std::string& path) {
   bool empty = true;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n != "." && n != "..") {
+    // A dead restore's staging directory is not a restore (it is swept).
+    if (n != "." && n != ".." && !absl::StartsWith(n, ".hostatlas-restore-")) {
       empty = false;
       break;
     }

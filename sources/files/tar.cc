@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -557,12 +559,34 @@ TarExtractor::TarExtractor(std::string target, std::string staging)
 
 TarExtractor::~TarExtractor() { Abort(); }
 
+namespace {
+
+// Staging directories of restores that died (kill -9) before they could
+// remove them: ".hostatlas-restore-<pid>-<n>" whose process is gone.
+void SweepDeadStaging(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> dead;
+  while (dirent* e = ::readdir(d)) {
+    absl::string_view n = e->d_name;
+    if (!absl::ConsumePrefix(&n, ".hostatlas-restore-")) continue;
+    int pid = 0;
+    if (!absl::SimpleAtoi(n.substr(0, n.find('-')), &pid) || pid <= 0) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) dead.push_back(absl::StrCat(dir, "/", e->d_name));
+  }
+  ::closedir(d);
+  for (const auto& p : dead) RemoveTree(p).IgnoreError();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TarExtractor>> TarExtractor::Create(const std::string& target) {
   struct stat st;
   bool existed = ::lstat(target.c_str(), &st) == 0;
   HAB_RETURN_IF_ERROR(MakeDirs(target));
   char real[PATH_MAX];
   if (::realpath(target.c_str(), real) == nullptr) return ErrnoStatus(errno, "realpath", target);
+  if (existed) SweepDeadStaging(real);
   std::random_device rd;
   std::string staging = absl::StrCat(real, "/.hostatlas-restore-", ::getpid(), "-", rd() % 100000);
   if (::mkdir(staging.c_str(), 0700) != 0) return ErrnoStatus(errno, "mkdir", staging);

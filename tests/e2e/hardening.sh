@@ -142,4 +142,145 @@ for _ in $(seq 1 40); do pgrep -f "sleep 42.424" >/dev/null || break; sleep 0.05
 ! pgrep -f "sleep 42.424" >/dev/null || { pkill -f "sleep 42.424"; fail "a hook outlived kill -9 of the run"; }
 ok "kill -9 of the run kills its hook's whole process group (PR_SET_PDEATHSIG)"
 
+# --- 4. Every identity file the run will use is checked in pre-flight.
+chmod 644 "$T/key.txt"
+EXTRA=$'verification: {mode: deep}' write_config "$T/id.yml" "$S"
+expect_rc 2 "$BIN" --config "$T/id.yml" run 2>"$T/err"
+grep -q "encryption: identity_file $T/key.txt: .*chmod 600" "$T/err" || fail "identity mode not checked: $(cat "$T/err")"
+[ "$(archives)" = 0 ] || fail "the run committed an archive before failing"
+chmod 600 "$T/key.txt"
+OTHER=$("$BIN" keygen -o "$T/other.key" 2>&1 | sed 's/Public key: //')
+sed "s|identity_file: $T/key.txt|identity_file: $T/other.key|" "$T/id.yml" > "$T/id2.yml"
+expect_rc 2 "$BIN" --config "$T/id2.yml" run 2>"$T/err"
+grep -q "matches none of the recipients" "$T/err" || fail "a foreign identity passed: $(cat "$T/err")"
+ok "identity file: mode and match with the recipients checked in pre-flight (exit 2, nothing committed)"
+
+# --- 5. A config holding a secret, readable by others, is warned about;
+# without HOME a non-root run's logs have nowhere safe to go.
+cat > "$T/secret.yml" <<YAML
+sources: [{type: files, name: tree, paths: [$S]}]
+destination: {type: s3, endpoint: "http://127.0.0.1:9", bucket: b, access_key_id: k, secret_access_key: sssecret}
+encryption: {recipient: $RECIPIENT}
+YAML
+chmod 644 "$T/secret.yml"
+"$BIN" --config "$T/secret.yml" run --dry-run >/dev/null 2>"$T/err" || true
+grep -q "warning: pre-flight: config: $T/secret.yml: holds destination.secret_access_key and is readable by group or others (mode 0644)" "$T/err" \
+  || fail "no config mode warning: $(cat "$T/err")"
+grep -q "chmod 600 $T/secret.yml" "$T/err" || fail "no chmod hint"
+! grep -q sssecret "$T/err" || fail "the secret was printed"
+expect_rc 2 runuser -u nobody -- env -u HOME -u XDG_STATE_HOME -u HOSTATLAS_BACKUP_LOG_DIR "$BIN" --config "$NB/c.yml" run 2>"$T/err"
+grep -q "HOME and XDG_STATE_HOME are unset" "$T/err" && grep -q "HOSTATLAS_BACKUP_LOG_DIR" "$T/err" || fail "HOME unset: $(cat "$T/err")"
+[ ! -e /tmp/.local/state ] || fail "logs went to a shared /tmp/.local/state"
+ok "a readable config with an inline secret is warned about; no HOME: refused, naming XDG_STATE_HOME"
+
+# --- 6. Pre-flight in one pass: a bad recipient, a missing source path and
+# a missing hook command are all reported at once.
+cat > "$T/three.yml" <<YAML
+sources: [{type: files, name: tree, paths: [$T/no-such-dir]}]
+destination: {type: local, path: $T/dest}
+encryption: {recipient: age1bogus}
+hooks: {pre: ["no-such-hook-command-42"]}
+YAML
+expect_rc 2 "$BIN" --config "$T/three.yml" run 2>"$T/err"
+grep -q "three.yml:3:25: encryption.recipient: not a valid age recipient" "$T/err" || fail "recipient: $(cat "$T/err")"
+grep -q "pre-flight: source path: tree: $T/no-such-dir" "$T/err" || fail "source path not checked: $(cat "$T/err")"
+grep -q "no-such-hook-command-42 not found" "$T/err" || fail "hook not checked: $(cat "$T/err")"
+ok "a bad recipient does not hide a missing source path or hook: all three in one pass"
+
+# --- 9. A dry run creates nothing, not even the destination's folders.
+cat > "$T/dry.yml" <<YAML
+sources: [{type: files, name: tree, paths: [$S]}]
+destination: {type: local, path: $T/not/yet/there}
+encryption: {recipient: $RECIPIENT}
+YAML
+"$BIN" --config "$T/dry.yml" run --dry-run >/dev/null 2>"$T/err" || fail "dry run failed: $(cat "$T/err")"
+[ ! -e "$T/not" ] || fail "the dry run created $(find "$T/not")"
+sed "s|path: $T/not/yet/there|path: $T/dest/../../etc/x|" "$T/dry.yml" > "$T/dotdot.yml"
+expect_rc 2 "$BIN" --config "$T/dotdot.yml" run --dry-run >/dev/null 2>"$T/err"
+grep -q "destination.path: \"..\" path components are not allowed" "$T/err" || fail "..: $(cat "$T/err")"
+ok "dry run touches nothing (no folder created); '..' in destination.path is a config error"
+
+# --- 16. A kill -9 during a write leaves a .partial: status reports it and
+# the next run removes it.
+head -c 20000000 /dev/urandom > "$S/big.bin"
+HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 & pid=$!
+wait_partial || fail "no .partial in flight"
+kill -9 $pid; wait $pid 2>/dev/null || true
+sleep 1.1
+"$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
+grep -q "leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/status" || fail "status: $(cat "$T/status")"
+"$BIN" --config "$T/hd.yml" run >/dev/null 2>"$T/err" || fail "run after kill -9: $(cat "$T/err")"
+grep -q "removed a leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/err" || fail "no sweep: $(cat "$T/err")"
+no_partials || fail ".partial still there"
+rm -f "$T/dest"/*
+ok "kill -9 leftovers: status names the .partial, the next run removes it"
+
+# --- 17. A kill -9 during a restore leaves its staging folder: the next
+# restore sweeps it; a failed restore into a new --to leaves no folder.
+"$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 || fail "run for the restore test"
+HOSTATLAS_BACKUP_FAULT="read:delay=400" "$BIN" --config "$T/hd.yml" restore --to "$T/r17" >/dev/null 2>&1 & pid=$!
+for _ in $(seq 1 100); do ls -a "$T/r17/tree" 2>/dev/null | grep -q '^\.hostatlas-restore-' && break; sleep 0.05; done
+ls -a "$T/r17/tree" | grep -q '^\.hostatlas-restore-' || fail "no staging folder seen"
+kill -9 $pid; wait $pid 2>/dev/null || true
+"$BIN" --config "$T/hd.yml" restore --to "$T/r17" >/dev/null 2>"$T/err" || fail "restore after kill -9: $(cat "$T/err")"
+! ls -a "$T/r17/tree" | grep -q '^\.hostatlas-restore-' || fail "stale staging left: $(ls -a "$T/r17/tree")"
+cmp "$S/big.bin" "$T/r17/tree$S/big.bin" || fail "restored file differs"
+A=$(ls "$T/dest"/hostatlas-backup-tree-*.zst.age)
+python3 -c "import sys; p=sys.argv[1]; d=bytearray(open(p,'rb').read()); d[len(d)//2]^=1; open(p,'wb').write(d)" "$A"
+expect_rc 1 "$BIN" --config "$T/hd.yml" restore --to "$T/r17new/x" 2>/dev/null
+[ ! -e "$T/r17new/x" ] || fail "a failed restore left $(find "$T/r17new")"
+rm -f "$T/dest"/* "$S/big.bin"
+ok "restore: a dead restore's staging folder is swept; a failed restore leaves no new folder"
+
+# --- 18. A file that shrinks while it is read: the source is
+# ok_with_warnings (exit 0), in the summary, the run log and status.
+head -c 64000000 /dev/urandom > "$S/shrinks.bin"
+rm -rf "$T/logs"
+HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/hd.yml" run >"$T/out" 2>"$T/err" & pid=$!
+sleep 1; truncate -s 1000000 "$S/shrinks.bin"
+wait $pid || fail "a shrinking file failed the run: $(cat "$T/err")"
+grep -q "^hostatlas-backup: tree: ok_with_warnings " "$T/out" || fail "summary: $(cat "$T/out")"
+grep -q "shrinks.bin changed or failed while reading" "$T/err" || fail "no warning: $(cat "$T/err")"
+grep -q '"status":"ok_with_warnings"' "$T"/logs/run-*.json || fail "run log: $(cat "$T"/logs/run-*.json)"
+"$BIN" --config "$T/hd.yml" status > "$T/status"
+grep -q "tree: ok_with_warnings.*1 warning" "$T/status" || fail "status: $(cat "$T/status")"
+rm -f "$T/dest"/* "$S/shrinks.bin"
+ok "a file that shrinks while read: ok_with_warnings in the summary, the run log and status, exit 0"
+
+# --- 19. An archive whose members are refused restores with exit 1 and
+# names them.
+python3 - "$T/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name in ("../escape.txt", "/abs.txt"):
+        data = b"evil\n"
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+PY
+zstd -q -c "$T/evil.tar" | age -r "$RECIPIENT" > "$T/dest/hostatlas-backup-tree-20250101T000000Z.tar.zst.age"
+expect_rc 1 "$BIN" --config "$T/hd.yml" restore --to "$T/r19" 2>"$T/err"
+grep -q "2 member(s) refused, not restored" "$T/err" && grep -q "escape.txt" "$T/err" || fail "refused members: $(cat "$T/err")"
+[ ! -e "$T/escape.txt" ] || fail "a member escaped"
+rm -f "$T/dest"/*
+ok "an archive whose every member is refused: exit 1, the members named"
+
+# --- 20. status shows this config's last real run: not another config's,
+# not a lock collision.
+rm -rf "$T/logs"
+"$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 || fail "run hd"
+SOURCE_NAME=other write_config "$T/other.yml" "$S"
+sleep 1.1
+"$BIN" --config "$T/other.yml" run >/dev/null 2>&1 || fail "run other"
+"$BIN" --config "$T/hd.yml" status | sed '/^destination:/,$d' > "$T/status"
+grep -q "^  tree: ok" "$T/status" && ! grep -q "^  other:" "$T/status" || fail "status showed another config's run: $(cat "$T/status")"
+head -c 20000000 /dev/urandom > "$S/big.bin"
+HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 & pid=$!
+for _ in $(seq 1 100); do grep -q "pid $pid" /run/hostatlas-backup/hostatlas-backup-hd.lock 2>/dev/null && break; sleep 0.05; done
+expect_rc 2 "$BIN" --config "$T/hd.yml" run 2>/dev/null
+kill -TERM $pid; wait $pid 2>/dev/null || true
+rm -f "$S/big.bin"
+"$BIN" --config "$T/hd.yml" status > "$T/status"
+grep -q "^last run: cancelled" "$T/status" || fail "status after a collision: $(cat "$T/status")"
+rm -f "$T/dest"/*
+ok "status: this config's runs only, and a lock collision is not the last run"
+
 echo "$CHECKS passed, 0 failed"
