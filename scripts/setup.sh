@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libtbb-dev libyaml-cpp-dev libzstd-dev libsodium-dev libssh2-1-dev libcurl4-openssl-dev
   libsimdjson-dev libabsl-dev libarchive-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  age zstd tar libarchive-tools python3 procps curl wget dash shellcheck
+  age zstd tar libarchive-tools python3 procps curl wget dash shellcheck attr acl libcap2-bin
   postgresql postgresql-client mariadb-server mariadb-client
 )
 missing=()

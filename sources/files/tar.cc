@@ -420,6 +420,10 @@ absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
   emit_ = &emit;
   WriteArchive a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
+  // Extended attributes as SCHILY.xattr.* records only (GNU tar and bsdtar
+  // read them); libarchive would add a LIBARCHIVE.xattr.* copy of each,
+  // which GNU tar warns about on every file.
+  archive_write_set_format_option(a.get(), "pax", "xattrheader", "SCHILY");
   archive_write_add_filter_none(a.get());
   // Unblocked: libarchive hands each piece straight to Append instead of
   // copying it into 10 KiB records first (the stream still ends with the two
@@ -438,8 +442,10 @@ absl::Status TarSource::Produce(RunContext& ctx, const EmitFn& emit) {
     ReadArchive d(archive_read_disk_new());
     archive_read_disk_set_symlink_physical(d.get());
     archive_read_disk_set_standard_lookup(d.get());
-    archive_read_disk_set_behavior(d.get(), ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                                ARCHIVE_READDISK_NO_FFLAGS | extra);
+    // Extended attributes (user.*, security.capability) and POSIX ACLs are
+    // read and stored as SCHILY.xattr.* / SCHILY.acl.* pax records, which
+    // GNU tar (--xattrs --acls) and bsdtar restore; file flags are not.
+    archive_read_disk_set_behavior(d.get(), ARCHIVE_READDISK_NO_FFLAGS | extra);
     return d;
   };
   ReadArchive disk = make_disk(0);
@@ -643,6 +649,12 @@ absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* 
       (mode & 07000) != 0 || path.empty()) {
     return false;
   }
+  // Extended attributes and ACLs: libarchive restores them (after the
+  // owner, so a file capability is not dropped by the chown).
+  if (archive_entry_xattr_count(e) > 0 ||
+      archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0) {
+    return false;
+  }
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
   if (!fd) return false;
   const void* buf;
@@ -666,8 +678,7 @@ absl::StatusOr<bool> ExtractPlainFile(archive* in, archive* out, archive_entry* 
     return ErrnoStatus(errno, "extract: extend (trailing hole)", path);
   }
   if (owners.as_root) {
-    // Owners by name where the name exists here, else by number, as
-    // libarchive's standard lookup does.
+    // Owners by number (see Extract).
     uid_t uid = static_cast<uid_t>(archive_write_disk_uid(out, archive_entry_uname(e), archive_entry_uid(e)));
     gid_t gid = static_cast<gid_t>(archive_write_disk_gid(out, archive_entry_gname(e), archive_entry_gid(e)));
     bool already = owners.creator_known && uid == owners.uid && gid == owners.gid;
@@ -736,7 +747,12 @@ absl::Status TarExtractor::Extract() {
   //   the syscalls, by exact names. On a case-insensitive directory (ext4
   //   casefold, some network mounts) "A" and "a" are one entry and names
   //   alone do not tell, so there libarchive checks every component again.
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+  // XATTR and ACL restore what the archive recorded; ownership is by
+  // number (like `tar --numeric-owner`: a system restored from its own
+  // backup gets its own ids back, whatever names this host maps them to;
+  // the names stay in the archive).
+  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+              ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL;
   HAB_ASSIGN_OR_RETURN(bool case_insensitive, CaseInsensitiveCwd());
   if (case_insensitive) flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
   const bool as_root = ::geteuid() == 0;
@@ -749,12 +765,13 @@ absl::Status TarExtractor::Extract() {
     owners.gid = ::getegid();
   }
   archive_write_disk_set_options(out.get(), flags);
-  archive_write_disk_set_standard_lookup(out.get());
   std::function<void(std::string)> warn = [this](std::string m) {
     absl::MutexLock lock(&mu_);
     warnings_.push_back(std::move(m));
   };
   SymlinkSet symlinks;
+  uint64_t metadata_misses = 0;
+  std::string first_metadata_miss;
   archive_entry* entry;
   while (true) {
     int r = archive_read_next_header(in.get(), &entry);
@@ -837,13 +854,24 @@ absl::Status TarExtractor::Extract() {
       }
     }
     if (r != ARCHIVE_EOF) return absl::DataLossError(absl::StrCat("tar: ", name, ": ", ArchiveError(in.get())));
-    if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
+    int fr = archive_write_finish_entry(out.get());
+    if (fr < ARCHIVE_WARN) {
       return absl::InternalError(absl::StrCat("extract ", name, ": ", ArchiveError(out.get())));
+    }
+    if (fr == ARCHIVE_WARN && metadata_misses++ == 0) {
+      // Metadata that could not be set (an xattr in security.* or an ACL
+      // as a non-root user, on a filesystem without them): said once, not
+      // per file.
+      first_metadata_miss = absl::StrCat("\"", name, "\": ", ArchiveError(out.get()));
     }
     ++members_;
   }
   if (archive_write_close(out.get()) != ARCHIVE_OK) {
     return absl::InternalError(absl::StrCat("extract: ", ArchiveError(out.get())));
+  }
+  if (metadata_misses > 0) {
+    warn(absl::StrCat("extended attributes or ACLs of ", metadata_misses, " member(s) could not be restored",
+                      as_root ? "" : " (not running as root)", "; the first: ", first_metadata_miss));
   }
   return absl::OkStatus();
 }
