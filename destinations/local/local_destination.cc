@@ -175,7 +175,8 @@ absl::StatusOr<ObjectInfo> LocalDestination::Stat(const std::string& key) {
 
 absl::Status LocalDestination::Remove(const std::string& key) {
   std::string path = Path(key);
-  if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "remove", path);
+  // Removing what is gone already is not an error (S3 cannot tell either).
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", path);
   return FsyncDir(Dirname(path));
 }
 

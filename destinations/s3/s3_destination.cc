@@ -45,6 +45,14 @@ class S3Writer : public ObjectWriter {
   }
 
   absl::StatusOr<uint64_t> Commit() override {
+    // S3 replaces an object silently; our contract never does. (Archive
+    // names carry the run's start, so this only trips on a real clash.)
+    S3Request head{"HeadObject", "HEAD", key_, {}, {}, {}};
+    auto existing = t_->Do(head);
+    if (existing.ok() && existing->code == 200) {
+      Abort();
+      return absl::AlreadyExistsError(absl::StrCat(key_, " already exists; not replaced"));
+    }
     if (upload_id_.empty()) {
       // Small object: one PutObject is atomic by itself.
       S3Request r{"PutObject", "PUT", key_, {}, {{"content-type", "application/octet-stream"}},
