@@ -15,7 +15,9 @@
 #include "engine/fault.h"
 #include "engine/file_util.h"
 #include "engine/status_macros.h"
+#include "destinations/path_template.h"
 #include "graphs/hooks.h"
+#include "graphs/run_log.h"
 #include "graphs/runtime.h"
 #include "graphs/schedule.h"
 
@@ -171,6 +173,30 @@ void CheckIdentity(const BackupSpec& spec, PreflightReport& report) {
   }
 }
 
+// Archive names carry the source, not the host: two hosts writing to one
+// path with the same source names would see, and prune, each other's
+// archives. Without {{ hostname }} in the path, archives of our source
+// names that this host's run logs do not know are a sign of that.
+void CheckSharedDestination(const BackupSpec& spec, const PlanContext& pc, const GraphPlan& plan,
+                            Destination& dest, PreflightReport& report) {
+  if (HasTemplate(spec.destination->root_template(), "hostname")) return;
+  auto listed = ListArchives(dest, plan.location);
+  auto dir = RunLog::Directory();
+  if (!listed.ok() || !dir.ok()) return;
+  std::set<std::string> names;
+  for (const auto& s : spec.sources) names.insert(s->name());
+  std::set<std::string> mine = ArchivesWrittenBy(*dir, pc.hostname);
+  std::vector<std::string> foreign;
+  for (const auto& a : *listed) {
+    if (names.count(a.name.source) && !mine.count(Basename(a.key))) foreign.push_back(a.key);
+  }
+  if (foreign.empty()) return;
+  report.Warn("destination", plan.destination,
+              absl::StrCat(foreign.size(), " archive(s) of this config's source names were not written by this host"
+                           " (e.g. ", foreign.front(), "): if another host shares this path, retention here deletes"
+                           " its archives and restore may pick them\nhint: put {{ hostname }} in the destination's path (or prefix)"));
+}
+
 void CheckDestination(const BackupSpec& spec, PlanContext& pc, const GraphPlan& plan, bool dry_run,
                       PreflightReport& report) {
   auto dest = OpenDestination(spec, pc, plan.location.root, /*preflight=*/true);
@@ -186,6 +212,7 @@ void CheckDestination(const BackupSpec& spec, PlanContext& pc, const GraphPlan& 
   }
   report.Ok("destination", subject, dry_run ? "reachable, would accept writes (dry run: nothing created)"
                                             : "writable (probe written and removed)");
+  CheckSharedDestination(spec, pc, plan, **dest, report);
   if (auto free = (*dest)->FreeBytes(); free.ok()) CheckRoom(spec, pc, "destination", subject, *free, report);
 }
 

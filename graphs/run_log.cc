@@ -3,12 +3,15 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -146,6 +149,32 @@ std::string RunLog::Json(int exit_code) const {
       ",\"swept\":[", absl::StrJoin(swept_json_, ","), "]",
       ",\"totals\":{\"bytes_in\":", bytes_in_, ",\"bytes_out\":", bytes_out_,
       ",\"memory_budget_peak\":", memory_peak_, "}}\n");
+}
+
+std::set<std::string> ArchivesWrittenBy(const std::string& dir, const std::string& host) {
+  std::set<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  simdjson::dom::parser parser;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (!absl::StartsWith(n, "run-") || !absl::EndsWith(n, ".json")) continue;
+    auto raw = ReadFile(dir + "/" + n);
+    simdjson::dom::element doc;
+    if (!raw.ok() || parser.parse(*raw).get(doc) != simdjson::SUCCESS) continue;
+    std::string_view h;
+    if (doc["host"].get_string().get(h) != simdjson::SUCCESS || h != host) continue;
+    simdjson::dom::array sources;
+    if (doc["sources"].get_array().get(sources) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element s : sources) {
+      std::string_view key, status;
+      if (s["archive_key"].get_string().get(key) != simdjson::SUCCESS) continue;
+      if (s["status"].get_string().get(status) != simdjson::SUCCESS || status.substr(0, 2) != "ok") continue;
+      out.insert(Basename(std::string(key)));
+    }
+  }
+  ::closedir(d);
+  return out;
 }
 
 absl::StatusOr<std::string> RunLog::Write(int exit_code) {

@@ -8,6 +8,7 @@
 // from results and plan data, which carry none.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ class RunLog {
 };
 
 std::string JsonString(absl::string_view s);
+
+// The archive file names the run logs in `dir` say `host` wrote (any
+// config): how pre-flight tells a shared destination.
+std::set<std::string> ArchivesWrittenBy(const std::string& dir, const std::string& host);
 // A random (version 4) UUID.
 std::string NewUuid();
 

@@ -283,4 +283,18 @@ grep -q "^last run: cancelled" "$T/status" || fail "status after a collision: $(
 rm -f "$T/dest"/*
 ok "status: this config's runs only, and a lock collision is not the last run"
 
+# --- Issue 20.8: a shared destination path (no {{ hostname }}) with an
+# archive of one of our source names that this host never wrote: warned.
+rm -rf "$T/logs"; rm -f "$T/dest"/*
+"$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 || fail "run for the shared-path test"
+"$BIN" --config "$T/hd.yml" run --dry-run >/dev/null 2>"$T/err" || true
+! grep -q "not written by this host" "$T/err" || fail "warned about our own archive: $(cat "$T/err")"
+cp "$(ls "$T"/dest/hostatlas-backup-tree-*.zst.age)" "$T/dest/hostatlas-backup-tree-20200101T000000Z.tar.zst.age"
+"$BIN" --config "$T/hd.yml" run --dry-run >/dev/null 2>"$T/err" || true
+grep -q "warning: pre-flight: destination: local:$T/dest: 1 archive(s) of this config's source names were not written by this host (e.g. hostatlas-backup-tree-20200101T000000Z.tar.zst.age)" "$T/err" \
+  || fail "no shared-path warning: $(cat "$T/err")"
+grep -q "hint: put {{ hostname }} in the destination's path" "$T/err" || fail "no hint"
+rm -f "$T/dest"/*
+ok "a path without {{ hostname }} holding an archive this host did not write: pre-flight warns"
+
 echo "$CHECKS passed, 0 failed"
