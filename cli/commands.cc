@@ -223,9 +223,14 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     }
   }
   if (spec.destination != nullptr) EstimateSources(spec, pc);
-  PreflightReport pf = Preflight(spec, pc, {&cfg, dry_run});
+  // A config with problems exits 2 whatever the checks find: they run (all
+  // problems in one pass) but write nothing, as in a dry run.
+  PreflightReport pf = Preflight(spec, pc, {&cfg, dry_run || !cfg.ok()});
   for (const auto& p : cfg.problems) log.AddPreflightFailure("config", p);
   log.AddPreflight(pf);
+  for (const auto& c : pf.checks()) {
+    if (c.outcome == PreflightCheck::Outcome::kWarning) log.AddWarning("pre-flight: " + c.Line());
+  }
   if (g_cancel.load()) {
     Error("cancelled during pre-flight (SIGINT/SIGTERM); nothing was written");
     log.SetCancelled();
@@ -252,16 +257,16 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
         if (Debug()) Out(PrintPlanText(*plan));
       }
     }
-    // Problems last, after the plan, where they stand out.
+    // Warnings, then the problems last, after the plan, where they stand out.
+    for (const auto& c : pf.checks()) {
+      if (c.outcome == PreflightCheck::Outcome::kWarning) Warn("pre-flight: " + c.Line());
+    }
     if (problems) {
       PrintConfigProblems(cfg.problems);
       for (const auto& c : pf.checks()) {
         if (c.outcome == PreflightCheck::Outcome::kFailed) Error("pre-flight: " + c.Line());
       }
       Error("pre-flight failed: fix the problems above; a run would exit 2");
-    }
-    for (const auto& c : pf.checks()) {
-      if (c.outcome == PreflightCheck::Outcome::kWarning) Warn("pre-flight: " + c.Line());
     }
     int code = problems ? kExitPreflight : kExitOk;
     (void)log.Write(code);
@@ -285,7 +290,7 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     if (!h.ok) {
       pre_ok = false;
       Error(absl::StrCat("pre-hook \"", h.command, "\" failed (", h.outcome, "); backup aborted"));
-      if (!h.output_tail.empty()) Note(absl::StrCat("pre-hook output: ", h.output_tail));
+      if (!h.output_tail.empty()) Note(absl::StrCat("pre-hook output: ", absl::StripTrailingAsciiWhitespace(h.output_tail)));
     }
   }
   auto run_post = [&](int code, const char* status) {
@@ -297,8 +302,10 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     // A failed post-hook is logged but never fails the backup.
     for (const auto& h : post) {
       if (h.ok) continue;
-      Warn(absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")"));
-      if (!h.output_tail.empty()) Note(absl::StrCat("post-hook output: ", h.output_tail));
+      std::string what = absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")");
+      log.AddWarning(what);
+      Warn(what);
+      if (!h.output_tail.empty()) Note(absl::StrCat("post-hook output: ", absl::StripTrailingAsciiWhitespace(h.output_tail)));
     }
   };
   if (!pre_ok || g_cancel.load()) {

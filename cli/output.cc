@@ -21,6 +21,9 @@ void Emit(FILE* f, std::string text) {
     g_held.push_back({f, std::move(text)});
     return;
   }
+  // stdout is buffered, stderr is not: what was printed first must come
+  // first when both go to one file (cron's mail, a CI log).
+  if (f == stderr) std::fflush(stdout);
   std::fwrite(text.data(), 1, text.size(), f);
   if (f == stderr) std::fflush(stderr);
 }
@@ -61,7 +64,11 @@ void SetQuiet(bool on) { g_quiet = on; }
 
 int Finish(int exit_code) {
   if (g_quiet && (exit_code != 0 || g_problem)) {
-    for (auto& [f, text] : g_held) std::fwrite(text.data(), 1, text.size(), f);
+    for (auto& [f, text] : g_held) {
+      if (f == stderr) std::fflush(stdout);
+      std::fwrite(text.data(), 1, text.size(), f);
+      if (f == stderr) std::fflush(stderr);
+    }
   }
   g_held.clear();
   std::fflush(stdout);

@@ -308,8 +308,10 @@ void SinkLoop(const std::atomic<bool>& cancel, BranchRuntime& rt) {
     }
   }
   if (!rt.committed) sink->Abort();
-  // The branch's buffers are all back; what follows (verification) leases
+  // The queue closes only when the branch has drained: no transform runs
+  // again. Its buffers are all back; what follows (verification) leases
   // its own memory.
+  for (auto& t : rt.spec->transforms) t->Release();
   rt.fixed_lease.reset();
   if (rt.committed) {
     for (auto& step : rt.spec->steps) {

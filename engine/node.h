@@ -101,6 +101,10 @@ class Transform {
   virtual std::string Name() const = 0;
   virtual int Concurrency() const { return 1; }
   virtual absl::Status Process(RunContext& ctx, const ChunkRef& in, Emitter& out) = 0;
+  // Called once the branch has drained (Process is never called again):
+  // drop per-run caches (compression contexts), so a long run's finished
+  // branches do not hold memory the budget does not see.
+  virtual void Release() {}
 };
 
 struct SinkReport {

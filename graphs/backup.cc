@@ -224,7 +224,7 @@ PreflightReport Preflight(const BackupSpec& spec, PlanContext& pc, const Preflig
   const ConfigReport* cfg = request.config;
   for (const auto& w : spec.warnings) report.Warn("config", "", w);
   CheckConfigMode(spec, report);
-  CheckSchedule(spec, report);
+  if (cfg == nullptr || cfg->ok()) CheckSchedule(spec, report);
   if (!spec.staging_dir.empty()) {
     struct statvfs vfs;
     if (::statvfs(spec.staging_dir.c_str(), &vfs) != 0) {

@@ -25,15 +25,20 @@ class DecompressSink : public Sink {
   // Frames of up to `max_frame_content` bytes decode on `threads` threads.
   DecompressSink(std::unique_ptr<PlainSink> inner, int threads, size_t max_frame_content,
                  std::shared_ptr<PlainResult> result)
-      : inner_(std::move(inner)), zstd_(threads, max_frame_content), result_(std::move(result)) {}
+      : inner_(std::move(inner)),
+        zstd_(std::make_unique<ParallelZstdDecoder>(threads, max_frame_content)),
+        result_(std::move(result)) {}
   std::string Name() const override { return "extract"; }
   absl::Status Write(RunContext& ctx, const Chunk& chunk) override;
   absl::StatusOr<SinkReport> Commit(RunContext& ctx) override;
   void Abort() noexcept override;
 
  private:
+  // Both go when the branch ends (committed or aborted): decoder threads
+  // and buffers, the extractor's thread.
+  void Drop();
   std::unique_ptr<PlainSink> inner_;
-  ParallelZstdDecoder zstd_;
+  std::unique_ptr<ParallelZstdDecoder> zstd_;
   std::shared_ptr<PlainResult> result_;
 };
 

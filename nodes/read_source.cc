@@ -18,7 +18,10 @@ absl::Status ReadSource::Produce(RunContext& ctx, const EmitFn& emit) {
     }
     bool last = c.last;
     HAB_RETURN_IF_ERROR(emit(std::move(c)));
-    if (last) return absl::OkStatus();
+    if (last) {
+      reader_.reset();  // its buffers (S3 ranges) go now
+      return absl::OkStatus();
+    }
   }
 }
 

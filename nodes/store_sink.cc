@@ -19,14 +19,18 @@ absl::Status StoreSink::Write(RunContext& ctx, const Chunk& chunk) {
 
 absl::StatusOr<SinkReport> StoreSink::Commit(RunContext& ctx) {
   if (!writer_) return absl::InternalError("commit without any data");
-  HAB_ASSIGN_OR_RETURN(uint64_t size, writer_->Commit());
+  auto size = writer_->Commit();
+  // The writer's buffers (S3 parts) go now, not when the run ends.
+  writer_.reset();
+  if (!size.ok()) return size.status();
   digest_->sha256_hex = sha_.FinalHex();
   digest_->bytes = bytes_;
-  return SinkReport{key_, size};
+  return SinkReport{key_, *size};
 }
 
 void StoreSink::Abort() noexcept {
   if (writer_) writer_->Abort();
+  writer_.reset();
 }
 
 }  // namespace hab

@@ -46,6 +46,11 @@ std::unique_ptr<ZstdCompress::Contexts> ZstdCompress::Borrow() {
   return c;
 }
 
+void ZstdCompress::Release() {
+  absl::MutexLock lock(&mu_);
+  pool_.clear();
+}
+
 void ZstdCompress::Return(std::unique_ptr<Contexts> c) {
   absl::MutexLock lock(&mu_);
   pool_.push_back(std::move(c));

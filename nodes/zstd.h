@@ -58,6 +58,7 @@ class ZstdCompress : public Transform {
   std::string Name() const override { return "zstd"; }
   int Concurrency() const override { return concurrency_; }
   absl::Status Process(RunContext& ctx, const ChunkRef& in, Emitter& out) override;
+  void Release() override;
 
   // Compresses one buffer into one frame (exposed for tests and benchmarks).
   absl::Status CompressFrame(std::span<const uint8_t> in, Buffer& out);
