@@ -4,9 +4,12 @@
 // against all of them: HAB_CONFORMANCE_DEST = memory | faulty | local |
 // s3 (then HAB_S3_ENDPOINT, HAB_S3_BUCKET, HAB_S3_KEY, HAB_S3_SECRET; and
 // HAB_S3_NO_UPLOAD_LISTING=1 for a server without ListMultipartUploads,
-// which then must report no orphans rather than fail). ctest runs memory,
-// faulty and local; tests/e2e/conformance.sh runs it against s3rver and
-// moto. Without HAB_CONFORMANCE_DEST every case fails: nothing is skipped.
+// which then must report no orphans rather than fail) | sftp (then
+// HAB_SFTP_HOST, HAB_SFTP_PORT, HAB_SFTP_USER, HAB_SFTP_KEY,
+// HAB_SFTP_KNOWN_HOSTS, HAB_SFTP_PATH). ctest runs memory, faulty and
+// local; tests/e2e/conformance.sh runs it against s3rver, moto and a
+// private OpenSSH sshd. Without HAB_CONFORMANCE_DEST every case fails:
+// nothing is skipped.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +21,7 @@
 #include "destinations/local/local_destination.h"
 #include "destinations/memory_destination.h"
 #include "destinations/s3/s3_destination.h"
+#include "destinations/sftp/sftp_destination.h"
 #include "gtest/gtest.h"
 
 namespace hab {
@@ -65,8 +69,18 @@ class Conformance : public ::testing::Test {
       auto d = S3Destination::Connect(o);
       ASSERT_TRUE(d.ok()) << d.status();
       dest_ = std::move(*d);
+    } else if (kind_ == "sftp") {
+      SshTarget t;
+      t.host = Env("HAB_SFTP_HOST");
+      t.port = std::atoi(Env("HAB_SFTP_PORT").c_str());
+      t.user = Env("HAB_SFTP_USER");
+      t.identity_file = Env("HAB_SFTP_KEY");
+      t.known_hosts_file = Env("HAB_SFTP_KNOWN_HOSTS");
+      t.timeout_seconds = 10;
+      ASSERT_FALSE(t.host.empty()) << "HAB_SFTP_HOST is not set";
+      dest_ = std::make_unique<SftpDestination>(t, Env("HAB_SFTP_PATH") + "/" + prefix_);
     } else {
-      FAIL() << "HAB_CONFORMANCE_DEST must be memory, faulty, local or s3 (got \"" << kind_ << "\")";
+      FAIL() << "HAB_CONFORMANCE_DEST must be memory, faulty, local, s3 or sftp (got \"" << kind_ << "\")";
     }
   }
   void TearDown() override {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "destinations/local/local_kind.h"
 #include "destinations/s3/s3_kind.h"
+#include "destinations/sftp/sftp_kind.h"
 
 namespace hab {
 namespace {
@@ -13,6 +14,7 @@ std::vector<const DestinationKind*> Kinds() {
   return {
       &LocalDestinationKind(),
       &S3DestinationKind(),
+      &SftpDestinationKind(),
   };
 }
 

@@ -104,6 +104,9 @@ class Destination {
   // Orphans (see OrphanFilter); keys as List gives them.
   virtual absl::StatusOr<std::vector<ObjectInfo>> ListOrphans(const OrphanFilter& filter) = 0;
   virtual absl::Status RemoveOrphan(const ObjectInfo& orphan) = 0;
+  // What the destination noticed and the operator should see (a
+  // known_hosts line it could not read); pre-flight shows them as warnings.
+  virtual std::vector<std::string> TakeWarnings() { return {}; }
 };
 
 }  // namespace hab

@@ -206,6 +206,7 @@ void CheckDestination(const BackupSpec& spec, PlanContext& pc, const GraphPlan& 
     return;
   }
   absl::Status st = (*dest)->Probe(/*create=*/!dry_run);
+  for (const auto& w : (*dest)->TakeWarnings()) report.Warn("destination", subject, w);
   if (!st.ok()) {
     report.Fail("destination", subject, absl::StrCat("not writable: ", st.message()));
     return;

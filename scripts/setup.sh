@@ -4,10 +4,10 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
-  libtbb-dev libyaml-cpp-dev libzstd-dev libsodium-dev libssh2-1-dev libcurl4-openssl-dev
+  libtbb-dev libyaml-cpp-dev libzstd-dev libsodium-dev libssl-dev libcurl4-openssl-dev
   libsimdjson-dev libabsl-dev libarchive-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   age zstd tar libarchive-tools python3 procps curl wget dash shellcheck attr acl libcap2-bin
-  postgresql postgresql-client mariadb-server mariadb-client
+  postgresql postgresql-client mariadb-server mariadb-client openssh-server openssh-client
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -23,3 +23,6 @@ if ! command -v aws >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends awscli >/dev/null
 fi
 bash "$(dirname "$0")/../tests/services/s3rver.sh" install
+# libssh2 1.11.1 (SFTP), static, from Debian's source package; cached in
+# /opt/hab-deps (a second run returns at once).
+bash "$(dirname "$0")/deps/libssh2.sh"

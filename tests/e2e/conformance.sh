@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The destination conformance suite (destinations/conformance_test.cc)
-# against the real S3 servers: @20minutes/s3rver (checks SigV4; has no
-# ListMultipartUploads, so it must report no orphans) and moto_server (the
-# full multipart API). memory, faulty and local run under ctest directly.
+# against the real servers: @20minutes/s3rver (checks SigV4; has no
+# ListMultipartUploads, so it must report no orphans), moto_server (the
+# full multipart API) and a private OpenSSH sshd (SFTP). memory, faulty and
+# local run under ctest directly.
 source "$(dirname "$0")/../lib/e2e.sh"
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SUITE=$(dirname "$BIN")/conformance_test
@@ -12,6 +13,7 @@ SV=$(mktemp -d /tmp/hab-conf.XXXXXX)
 cleanup() {
   bash "$HERE/services/s3rver.sh" stop "$SV/s3rver" || true
   bash "$HERE/services/moto.sh" stop "$SV/moto" || true
+  bash "$HERE/services/sshd.sh" stop "$SV/ssh" || true
   rm -rf "$SV" "$T"
 }
 trap cleanup EXIT
@@ -32,4 +34,11 @@ HAB_CONFORMANCE_DEST=s3 HAB_S3_ENDPOINT="http://127.0.0.1:$MOTOP" HAB_S3_BUCKET=
   || fail "conformance against moto: $(cat "$T/out")"
 grep -q "PASSED.*9 tests" "$T/out" || fail "moto: $(cat "$T/out")"
 ok "conformance suite against moto_server (multipart API, orphan uploads found and aborted): 9 cases"
+SSHP=$(free_port)
+bash "$HERE/services/sshd.sh" start "$SV/ssh" "$SSHP" >/dev/null || fail "sshd did not start"
+HAB_CONFORMANCE_DEST=sftp HAB_SFTP_HOST=127.0.0.1 HAB_SFTP_PORT="$SSHP" HAB_SFTP_USER=root \
+  HAB_SFTP_KEY="$SV/ssh/client_ed25519" HAB_SFTP_KNOWN_HOSTS="$SV/ssh/known_hosts" HAB_SFTP_PATH="$SV/remote" \
+  "$SUITE" --gtest_brief=1 >"$T/out" 2>&1 || fail "conformance against sshd: $(cat "$T/out")"
+grep -q "PASSED.*9 tests" "$T/out" || fail "sshd: $(cat "$T/out")"
+ok "conformance suite against OpenSSH sshd (SFTP, libssh2 1.11.1): 9 cases"
 echo "$CHECKS passed, 0 failed"

@@ -1,0 +1,123 @@
+// SshConnection: one SSH session with SFTP (libssh2 >= 1.11.1), for the
+// sftp destination kind.
+//
+// Open() resolves the host (getaddrinfo_a: cancellable), connects, runs the
+// handshake offering only modern algorithms (strict key exchange against
+// Terrapin comes with 1.11.1) and only the host-key types known_hosts holds
+// for this host:port, verifies the host key (always: there is no way to
+// skip it), authenticates (key file, with a passphrase file if given, or a
+// password), and starts SFTP. Every step names itself in its error:
+// "DNS", "connect", "host key", "authentication", "sftp".
+//
+// Everything runs in non-blocking mode through Call(), which waits on the
+// socket in short slices: no wait lasts longer than `timeout_seconds`
+// without progress, and cancellation (SIGINT/SIGTERM) ends it within about
+// 100 ms. TCP keepalive is on; SSH keepalives go out from long loops
+// (Keepalive()).
+//
+// One connection per thread: libssh2 sessions are not thread-safe. The
+// destructor closes SFTP and the session without waiting for a dead peer.
+#pragma once
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/unique_fd.h"
+
+namespace hab {
+
+static_assert(LIBSSH2_VERSION_NUM >= 0x010b01, "libssh2 >= 1.11.1 is needed (scripts/deps/libssh2.sh)");
+
+struct SshTarget {
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::string known_hosts_file;
+  std::string identity_file;
+  std::string identity_passphrase_file;
+  std::string password_file;
+  std::string password_env;
+  int timeout_seconds = 30;
+  const std::atomic<bool>* cancel = nullptr;
+  // "backup@host:22", for messages.
+  std::string Describe() const;
+};
+
+// What known_hosts holds for one host:port.
+struct KnownHostKeys {
+  std::vector<std::string> types;     // "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
+  std::vector<std::string> warnings;  // lines that could not be read (skipped)
+  std::vector<std::string> lines;     // the matching lines, as written
+};
+// Reads `path` and keeps the lines for host:port (plain patterns with
+// wildcards and negation, "[host]:port" for a port other than 22, hashed
+// "|1|salt|hash" entries); @revoked and @cert-authority lines are skipped.
+absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std::string& host, int port);
+
+class SshConnection {
+ public:
+  // `warnings` receives skipped known_hosts lines (may be null).
+  static absl::StatusOr<std::unique_ptr<SshConnection>> Open(const SshTarget& target,
+                                                             std::vector<std::string>* warnings = nullptr);
+  ~SshConnection();
+  SshConnection(const SshConnection&) = delete;
+  SshConnection& operator=(const SshConnection&) = delete;
+
+  LIBSSH2_SESSION* session() const { return session_; }
+  LIBSSH2_SFTP* sftp() const { return sftp_; }
+  const SshTarget& target() const { return target_; }
+
+  // Repeats `op` (a libssh2 call) while it answers LIBSSH2_ERROR_EAGAIN,
+  // waiting on the socket; returns its final result (>= 0 success for the
+  // int-returning calls), or the wait's failure (timeout, cancelled, socket).
+  template <class F>
+  absl::StatusOr<long> Call(const char* what, F op) {
+    absl::Time deadline = absl::Now() + absl::Seconds(target_.timeout_seconds);
+    while (true) {
+      long rc = static_cast<long>(op());
+      if (rc != LIBSSH2_ERROR_EAGAIN) return rc;
+      if (absl::Status st = Wait(what, deadline); !st.ok()) return st;
+    }
+  }
+  // The same for calls that return a pointer (NULL with EAGAIN: again).
+  template <class T, class F>
+  absl::StatusOr<T*> CallPtr(const char* what, F op) {
+    absl::Time deadline = absl::Now() + absl::Seconds(target_.timeout_seconds);
+    while (true) {
+      T* p = op();
+      if (p != nullptr) return p;
+      int err = libssh2_session_last_errno(session_);
+      if (err != LIBSSH2_ERROR_EAGAIN) return Error(what, err);
+      if (absl::Status st = Wait(what, deadline); !st.ok()) return st;
+    }
+  }
+  // The status for a failed call: the SFTP status code where there is one
+  // (no such file, permission, no space, ...), else the session's error,
+  // with the operation and the server in the message.
+  absl::Status Error(const std::string& what, long rc) const;
+  // Sends an SSH keepalive when one is due (long loops call it).
+  void Keepalive();
+
+ private:
+  explicit SshConnection(SshTarget t) : target_(std::move(t)) {}
+  absl::Status Wait(const char* what, absl::Time deadline);
+  absl::Status Connect();
+  absl::Status Handshake(const KnownHostKeys& known);
+  absl::Status VerifyHostKey(const KnownHostKeys& known);
+  absl::Status Authenticate();
+
+  SshTarget target_;
+  UniqueFd fd_;
+  LIBSSH2_SESSION* session_ = nullptr;
+  LIBSSH2_SFTP* sftp_ = nullptr;
+  absl::Time next_keepalive_ = absl::InfinitePast();
+};
+
+}  // namespace hab
