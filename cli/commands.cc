@@ -216,7 +216,7 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     absl::Status st = lock.Acquire(config_path);
     if (!st.ok()) {
       Error(st.message());
-      log.SetLockCollision();
+      if (st.code() == absl::StatusCode::kUnavailable) log.SetLockCollision();
       log.AddPreflightFailure("lock", std::string(st.message()));
       (void)log.Write(kExitPreflight);
       return kExitPreflight;
@@ -526,6 +526,26 @@ int CmdSchedule(const GlobalFlags& g, const std::vector<std::string>& args) {
   char real[4096];
   if (::realpath(config_path.c_str(), real) != nullptr) o.config_path = real;
   o.schedule = spec->schedule;
+  // The service's sandbox must not hide what this config reads or writes:
+  // the host's /tmp for a source or destination there (PrivateTmp), write
+  // access for a local destination under /etc, /usr or /boot
+  // (ProtectSystem=full).
+  auto under = [](const std::string& p, std::initializer_list<const char*> dirs) {
+    for (const char* d : dirs) {
+      if (p == d || absl::StartsWith(p, std::string(d) + "/")) return true;
+    }
+    return false;
+  };
+  for (const auto& s : spec->sources) {
+    for (const auto& p : s->LocalPaths()) {
+      if (under(p, {"/tmp", "/var/tmp"})) o.private_tmp = false;
+    }
+  }
+  if (spec->destination->is_local()) {
+    std::string root = LocateArchives(*spec->destination, Hostname(), std::time(nullptr)).root;
+    if (under(root, {"/tmp", "/var/tmp"})) o.private_tmp = false;
+    if (under(root, {"/etc", "/usr", "/boot"})) o.writable_paths.push_back(root);
+  }
   if (cron) {
     auto line = RenderCronLine(o);
     if (!line.ok()) {

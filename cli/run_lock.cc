@@ -129,7 +129,9 @@ absl::Status RunLock::Acquire(const std::string& config_path) {
                       " have the same file name and therefore share one lock; rename one of them "
                       "to run both at once");
     }
-    return absl::FailedPreconditionError(msg);
+    // kUnavailable: another run holds it (the other refusals are
+    // kFailedPrecondition: an unsafe directory or file).
+    return absl::UnavailableError(msg);
   }
   std::string me = absl::StrCat("pid ", ::getpid(), " started ", Rfc3339Utc(std::time(nullptr)),
                                 " config ", me_config, "\n");

@@ -29,8 +29,9 @@ class RunLock {
   // The lock directory this process uses (not created).
   static std::string Directory();
   static std::string PathFor(const std::string& config_path);
-  // kFailedPrecondition on a collision (the message names the holder) or on
-  // an unsafe directory or file; other codes for I/O errors.
+  // kUnavailable on a collision (the message names the holder);
+  // kFailedPrecondition for an unsafe directory or file; other codes for
+  // I/O errors.
   absl::Status Acquire(const std::string& config_path);
 
  private:

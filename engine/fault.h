@@ -3,7 +3,8 @@
 // environment variable HOSTATLAS_BACKUP_FAULT="<node>:<n>" (for example
 // "zstd:3" or "store:1"), which the end-to-end tests use to prove that a
 // failure in any node leaves nothing at the final archive name.
-// "<node>:delay=<ms>" instead slows every call down, so a test can signal or
+// "<node>:delay=<ms>" (sources only) instead slows every chunk a source
+// emits, so a test can signal or
 // kill a run reliably while it is in flight.
 #pragma once
 

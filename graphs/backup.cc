@@ -253,7 +253,7 @@ PreflightReport Preflight(const BackupSpec& spec, PlanContext& pc, const Preflig
   if (spec.destination != nullptr && (cfg == nullptr || cfg->destination_valid)) {
     GraphPlan plan = BuildBackupPlan(spec, pc);
     if (!plan.memory_problem.empty()) {
-      report.Fail("memory", "performance.memory_limit", plan.memory_problem);
+      report.Fail("memory", "", plan.memory_problem);
     } else {
       report.Ok("memory", "performance.memory_limit",
                 absl::StrCat(plan.concurrent_branches, " of ", plan.branches.size(), " sources at once"));
@@ -306,8 +306,12 @@ void ApplyRetention(const BackupSpec& spec, Destination& dest, const GraphPlan& 
 }
 
 // Our own leftovers: temporary files or open uploads of archives of these
-// sources, started before this run (which holds the config's lock, so no
-// run of it is alive to own them).
+// sources that nothing has touched for kOrphanStaleSeconds. This run holds
+// the config's lock, so no run of this config owns them; the age protects
+// a run of another config (another file name) that shares the destination
+// and the source names and is writing right now.
+constexpr int64_t kOrphanStaleSeconds = 600;
+
 void SweepOrphans(const BackupSpec& spec, const PlanContext& pc, Destination& dest, BackupResult& result) {
   std::set<std::string> names;
   for (const auto& s : spec.sources) names.insert(s->name());
@@ -316,7 +320,7 @@ void SweepOrphans(const BackupSpec& spec, const PlanContext& pc, Destination& de
     auto p = ParseArchiveName(std::string(final_name));
     return p.has_value() && names.count(p->source) > 0;
   };
-  f.before_unix = pc.now_unix;
+  f.before_unix = pc.now_unix - kOrphanStaleSeconds;
   auto orphans = dest.ListOrphans(f);
   if (!orphans.ok()) {
     result.warnings.push_back(absl::StrCat("leftovers of interrupted runs not checked: ", orphans.status().message()));

@@ -533,6 +533,16 @@ destination:                   # exactly one; the other kinds follow as comments
 #   concurrency: 4               # parts in flight per source
 #   timeout_seconds: 30          # connect, and the longest wait without progress
 #   ca_file: /etc/ssl/private-ca.pem
+# destination:
+#   type: sftp
+#   host: backups.example.com
+#   port: 22
+#   user: backup
+#   known_hosts_file: /root/.ssh/known_hosts      # required: host keys are always verified
+#   identity_file: /root/.ssh/backup_ed25519      # mode 0600; OR password_file (0600) OR password_env
+#   # identity_passphrase_file: /etc/hostatlas/backup/key-pass
+#   path: /srv/backups/{{ hostname }}             # absolute, or relative to the login folder
+#   timeout_seconds: 30
 
 encryption:                    # required: there is no unencrypted mode
   type: age
@@ -561,6 +571,8 @@ hooks:                         # each through /bin/sh -c, in its own process gro
 performance:
   memory_limit: 256MiB         # every in-flight buffer; >= 2MiB
   # parallelism: 2             # default: all cores
+
+# staging_dir: /var/tmp        # optional: pre-flight checks it has room for 1.2 x the sources
 )yaml";
   return kText;
 }

@@ -1,7 +1,7 @@
 // Pre/post hooks: each command through /bin/sh -c, in its own process
 // group, with a per-command timeout after which the whole group is killed.
 // Post hooks learn the outcome from the environment:
-//   HOSTATLAS_BACKUP_STATUS     ok | failed | cancelled | preflight_failed
+//   HOSTATLAS_BACKUP_STATUS     ok | failed | cancelled (post hooks only)
 //   HOSTATLAS_BACKUP_EXIT_CODE  0 | 1 | 2
 //   HOSTATLAS_BACKUP_CONFIG     the config path
 //   HOSTATLAS_BACKUP_PHASE      pre | post

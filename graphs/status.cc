@@ -202,7 +202,9 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
       if (per.empty()) absl::StrAppend(&text, "  no archives\n");
       std::vector<std::string> jl;
       for (const auto& l : s.leftovers) {
-        absl::StrAppend(&text, "  leftover of an interrupted run: ", l.key, " (removed by the next run)\n");
+        absl::StrAppend(&text, "  unfinished archive: ", l.key,
+                        " (a run in progress, or a leftover of a killed one: the next run removes it once "
+                        "nothing has touched it for 10 minutes)\n");
         jl.push_back(JsonString(l.key));
       }
       json_dest = absl::StrCat("{\"destination\":", JsonString(s.describe), ",\"sources\":[",

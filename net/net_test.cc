@@ -165,7 +165,7 @@ TEST(S3Xml, MalformedReferencesNeverCrash) {
   EXPECT_EQ(page.objects[1].size, 7u);
   EXPECT_EQ(page.objects[1].mtime_unix, 1795921200);
   EXPECT_EQ(page.next_token, "t&1");
-  EXPECT_TRUE(ParseListMultipartUploads("<Upload><Key>").empty());
+  EXPECT_TRUE(ParseListMultipartUploads("<Upload><Key>").uploads.empty());
 }
 
 }  // namespace

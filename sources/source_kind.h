@@ -71,6 +71,9 @@ class SourceConfig {
   virtual SizeEstimate Estimate(const EstimateOptions& options) const { return {}; }
   // Walks for an exact estimate when a bound was not good enough.
   virtual SizeEstimate EstimateExact(const EstimateOptions& options) const { return Estimate(options); }
+  // Local paths the source reads (files), for the scheduling units'
+  // sandbox (a source under /tmp needs the host's /tmp).
+  virtual std::vector<std::string> LocalPaths() const { return {}; }
   // The producer node (not started).
   virtual absl::StatusOr<std::unique_ptr<Source>> Open(const SourceOpenOptions& options) const = 0;
 

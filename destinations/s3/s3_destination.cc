@@ -380,20 +380,32 @@ absl::Status S3Destination::Probe(bool create) {
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> S3Destination::ListOrphans(const OrphanFilter& filter) {
-  S3Request r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
-  HAB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(r));
   std::vector<ObjectInfo> out;
-  if (resp.code == 501 || resp.code == 405) return out;  // not implemented by this server
-  HAB_RETURN_IF_ERROR(S3Status(r, resp));
-  for (const S3ListedUpload& u : ParseListMultipartUploads(resp.body)) {
-    if (!absl::StartsWith(u.key, options_.prefix)) continue;
-    std::string key = u.key.substr(options_.prefix.size());
-    size_t slash = key.rfind('/');
-    // Only our archives: an upload of anything else is not ours to abort.
-    if (!filter.ours || !filter.ours(key.substr(slash == std::string::npos ? 0 : slash + 1))) continue;
-    if (u.initiated_unix == 0 || u.initiated_unix >= filter.before_unix) continue;
-    out.push_back({key, 0, u.initiated_unix, u.upload_id});
-  }
+  std::string key_marker, id_marker;
+  do {
+    S3Request r{"ListMultipartUploads", "GET", "", {{"prefix", options_.prefix}, {"uploads", ""}}, {}, {}};
+    if (!key_marker.empty()) {
+      r.query.push_back({"key-marker", key_marker});
+      r.query.push_back({"upload-id-marker", id_marker});
+    }
+    HAB_ASSIGN_OR_RETURN(HttpResponse resp, transport_->Do(r));
+    if (resp.code == 501 || resp.code == 405) return out;  // not implemented by this server
+    HAB_RETURN_IF_ERROR(S3Status(r, resp));
+    S3UploadsPage page = ParseListMultipartUploads(resp.body);
+    for (const S3ListedUpload& u : page.uploads) {
+      if (!absl::StartsWith(u.key, options_.prefix)) continue;
+      std::string key = u.key.substr(options_.prefix.size());
+      size_t slash = key.rfind('/');
+      // Only our archives: an upload of anything else is not ours to abort.
+      if (!filter.ours || !filter.ours(key.substr(slash == std::string::npos ? 0 : slash + 1))) continue;
+      if (u.initiated_unix == 0 || u.initiated_unix >= filter.before_unix) continue;
+      out.push_back({key, 0, u.initiated_unix, u.upload_id});
+    }
+    // A server that says "truncated" without moving its marker would loop.
+    if (page.next_key_marker == key_marker && page.next_upload_id_marker == id_marker) break;
+    key_marker = std::move(page.next_key_marker);
+    id_marker = std::move(page.next_upload_id_marker);
+  } while (!key_marker.empty());
   return out;
 }
 

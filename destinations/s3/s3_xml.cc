@@ -151,14 +151,18 @@ S3ListPage ParseListObjectsV2(absl::string_view xml) {
   return page;
 }
 
-std::vector<S3ListedUpload> ParseListMultipartUploads(absl::string_view xml) {
-  std::vector<S3ListedUpload> out;
+S3UploadsPage ParseListMultipartUploads(absl::string_view xml) {
+  S3UploadsPage out;
   for (const std::string& u : XmlAll(xml, "Upload")) {
     S3ListedUpload up;
     up.key = XmlFirst(u, "Key");
     up.upload_id = XmlFirst(u, "UploadId");
     up.initiated_unix = ParseIsoTime(XmlFirst(u, "Initiated"));
-    out.push_back(std::move(up));
+    out.uploads.push_back(std::move(up));
+  }
+  if (XmlFirst(xml, "IsTruncated") == "true") {
+    out.next_key_marker = XmlFirst(xml, "NextKeyMarker");
+    out.next_upload_id_marker = XmlFirst(xml, "NextUploadIdMarker");
   }
   return out;
 }

@@ -42,7 +42,11 @@ struct S3ListedUpload {
   std::string upload_id;
   int64_t initiated_unix = 0;  // 0 when unparsable
 };
+struct S3UploadsPage {
+  std::vector<S3ListedUpload> uploads;
+  std::string next_key_marker, next_upload_id_marker;  // "" unless IsTruncated
+};
 // A ListMultipartUploads answer.
-std::vector<S3ListedUpload> ParseListMultipartUploads(absl::string_view xml);
+S3UploadsPage ParseListMultipartUploads(absl::string_view xml);
 
 }  // namespace hab

@@ -68,6 +68,8 @@ class FilesConfig : public SourceConfig {
     return {EstimateTreeBytes(paths_, exclude_, o.parallelism, o.cancel), false};
   }
 
+  std::vector<std::string> LocalPaths() const override { return paths_; }
+
   absl::StatusOr<std::unique_ptr<Source>> Open(const SourceOpenOptions& o) const override {
     return std::unique_ptr<Source>(std::make_unique<TarSource>(
         TarOptions{.paths = paths_, .exclude = exclude_, .chunk_bytes = o.chunk_bytes}, o.stats));

@@ -173,7 +173,7 @@ for f in files:
     assert d["status"] in ("ok", "failed", "cancelled", "preflight_failed"), d["status"]
     for s in d["sources"]:
         assert not (src_need - s.keys()), (f, src_need - s.keys())
-        assert s["status"] in ("ok", "failed", "cancelled")
+        assert s["status"] in ("ok", "ok_with_warnings", "failed", "cancelled")
 print(len(files), "run logs valid")
 PY
 ok "run logs parse and carry the schema fields"

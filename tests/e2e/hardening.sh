@@ -208,7 +208,9 @@ wait_partial || fail "no .partial in flight"
 kill -9 $pid; wait $pid 2>/dev/null || true
 sleep 1.1
 "$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
-grep -q "leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/status" || fail "status: $(cat "$T/status")"
+grep -q "unfinished archive: hostatlas-backup-tree-.*\.partial" "$T/status" || fail "status: $(cat "$T/status")"
+# The next run removes it once nothing has touched it for 10 minutes.
+touch -d '-20 minutes' "$T"/dest/*.partial
 "$BIN" --config "$T/hd.yml" run >/dev/null 2>"$T/err" || fail "run after kill -9: $(cat "$T/err")"
 grep -q "removed a leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/err" || fail "no sweep: $(cat "$T/err")"
 no_partials || fail ".partial still there"

@@ -1,4 +1,4 @@
-// libFuzzer target: every S3 XML reader (nodes/s3_xml.h) on arbitrary
+// libFuzzer target: every S3 XML reader (destinations/s3/s3_xml.h) on arbitrary
 // bytes, as a server could send them. Must never crash, throw or hang
 // (issue 15.14: "&#;" in a listed key terminated the process).
 #include <cstddef>
