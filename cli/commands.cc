@@ -25,6 +25,7 @@
 #include "graphs/run_log.h"
 #include "graphs/schedule.h"
 #include "graphs/status.h"
+#include "integrations/hostatlas/reporter.h"
 #include "nodes/age_format.h"
 #include "version.h"
 
@@ -35,40 +36,12 @@ std::atomic<bool> g_cancel{false};
 
 void OnSignal(int) { g_cancel.store(true); }
 
-void InstallSignalHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
 }
 
 std::string Home() { return EnvOr("HOME", "/root"); }
-
-std::string Hostname() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::string& name, std::string& out) {
-  const std::string& a = args[i];
-  if (a == name && i + 1 < args.size()) {
-    out = args[++i];
-    return true;
-  }
-  if (a.rfind(name + "=", 0) == 0) {
-    out = a.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
 
 std::string ConfigPath(const GlobalFlags& g) { return g.config_path.empty() ? DefaultConfigPath() : g.config_path; }
 
@@ -104,6 +77,36 @@ void ReportSource(const SourceResult& s) {
 }
 
 }  // namespace
+
+void InstallSignalHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+const std::atomic<bool>* CancelFlag() { return &g_cancel; }
+
+std::string Hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::string& name, std::string& out) {
+  const std::string& a = args[i];
+  if (a == name && i + 1 < args.size()) {
+    out = args[++i];
+    return true;
+  }
+  if (a.rfind(name + "=", 0) == 0) {
+    out = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
 
 std::string DefaultConfigPath() {
   if (::geteuid() == 0) return "/etc/hostatlas/backup/backup.yml";
@@ -169,6 +172,64 @@ int CmdExampleConfig(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+namespace {
+
+// What the end ping says: a headline, then the failing checks or sources
+// (never hook commands or anything from the config beyond names).
+struct RunStory {
+  std::string headline;
+  std::vector<std::string> details;
+  std::string Body() const {
+    std::string b = headline + "\n";
+    for (const auto& d : details) absl::StrAppend(&b, d, "\n");
+    return b;
+  }
+};
+
+// The end of every run, whatever path it took: the end ping, HostAtlas
+// warnings, the run log (written, pushed, rewritten with the push outcome).
+int FinishRun(RunLog& log, hostatlas::Reporter& r, bool dry_run, int code, const RunStory& story) {
+  if (!dry_run) {
+    r.End(code, story.Body());
+    if (auto c = r.slug_check()) {
+      PreflightReport one;
+      if (c->outcome == PreflightCheck::Outcome::kOk) {
+        one.Ok(c->check, c->subject, c->detail);
+      } else {
+        one.Warn(c->check, c->subject, c->detail);
+        Warn("pre-flight: " + c->Line());
+        log.AddWarning("pre-flight: " + c->Line());
+      }
+      log.AddPreflight(one);
+    }
+  }
+  for (const auto& w : r.TakeWarnings()) {
+    Warn(w);
+    log.AddWarning(w);
+  }
+  log.SetHostAtlas(r.LogFields());
+  if (dry_run) {
+    log.SetPush(absl::StrCat("{\"outcome\":\"skipped\",\"detail\":\"dry run\"}"));
+    (void)log.Write(code);
+  } else {
+    if (!r.logged_in()) r.Push("");  // records "skipped" (and a --debug line); sends nothing
+    log.SetPush(r.PushJson());
+    auto path = log.Write(code);
+    if (r.logged_in()) {
+      // The body is the file as written; afterwards only hostatlas.push
+      // changes, so the push's own warnings stay out of "warnings".
+      r.Push(log.written());
+      log.SetPush(r.PushJson());
+      if (path.ok()) (void)log.Write(code);
+      for (const auto& w : r.TakeWarnings()) Warn(w);
+    }
+  }
+  for (const auto& d : r.TakeDebug()) Trace(d);
+  return code;
+}
+
+}  // namespace
+
 int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   // From the start: SIGINT/SIGTERM during pre-flight or a hook must stop
   // the run within a second, not after the check that happens to run.
@@ -194,19 +255,35 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     Hint("hostatlas-backup run --dry-run --format=" + format);
     return kExitPreflight;
   }
-  if (auto dir = RunLog::Directory(); !dir.ok()) {
-    Error(dir.status().message());
+  auto log_dir = RunLog::Directory();
+  if (!log_dir.ok()) {
+    Error(log_dir.status().message());
     return kExitPreflight;
   }
   std::string config_path = ConfigPath(g);
   int64_t started = std::time(nullptr);
   RunLog log(config_path, Hostname(), started, dry_run);
   auto loaded = LoadConfigReport(config_path);
+  // The heartbeat is pinged whenever the YAML parsed, even with problems:
+  // a broken config is exactly what the fail ping is for.
+  hostatlas::ReporterOptions ro;
+  ro.auth_file = g.auth_file;
+  ro.run_id = log.run_id();
+  ro.spool_dir = *log_dir + "/hostatlas-spool";
+  ro.now_unix = started;
+  ro.cancel = &g_cancel;
+  if (loaded.ok()) {
+    if (ValidHeartbeatSlug(loaded->spec.heartbeat_slug)) ro.slug = loaded->spec.heartbeat_slug;
+    if (ValidUuid(loaded->spec.server_uuid)) log.SetServerUuid(loaded->spec.server_uuid);
+  }
+  hostatlas::Reporter reporter(ro);
+  RunStory story;
+  auto finish = [&](int code) { return FinishRun(log, reporter, dry_run, code, story); };
   if (!loaded.ok()) {
     Error(loaded.status().message());
     log.AddPreflightFailure("config", std::string(loaded.status().message()));
-    (void)log.Write(kExitPreflight);
-    return kExitPreflight;
+    story.headline = absl::StrCat("config error on ", Hostname(), ": ", loaded.status().message());
+    return finish(kExitPreflight);
   }
   ConfigReport& cfg = *loaded;
   BackupSpec& spec = cfg.spec;
@@ -218,14 +295,19 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       Error(st.message());
       if (st.code() == absl::StatusCode::kUnavailable) log.SetLockCollision();
       log.AddPreflightFailure("lock", std::string(st.message()));
-      (void)log.Write(kExitPreflight);
-      return kExitPreflight;
+      story.headline = absl::StrCat("not started on ", Hostname(), ": ", st.message());
+      return finish(kExitPreflight);
     }
+    std::vector<std::string> names;
+    for (const auto& s : spec.sources) names.push_back(s->name());
+    reporter.Begin(absl::StrCat("run started on ", Hostname(), ": ", spec.sources.size(), " source(s) (",
+                                absl::StrJoin(names, ", "), "), config ", config_path, "\n"));
   }
   if (spec.destination != nullptr) EstimateSources(spec, pc);
   // A config with problems exits 2 whatever the checks find: they run (all
   // problems in one pass) but write nothing, as in a dry run.
   PreflightReport pf = Preflight(spec, pc, {&cfg, dry_run || !cfg.ok()});
+  if (dry_run) reporter.CheckSlug(pf);  // a real run checks it in the background
   for (const auto& p : cfg.problems) log.AddPreflightFailure("config", p);
   log.AddPreflight(pf);
   for (const auto& c : pf.checks()) {
@@ -234,8 +316,8 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   if (g_cancel.load()) {
     Error("cancelled during pre-flight (SIGINT/SIGTERM); nothing was written");
     log.SetCancelled();
-    (void)log.Write(kExitPreflight);
-    return kExitPreflight;
+    story.headline = absl::StrCat("cancelled during pre-flight on ", Hostname(), " (SIGINT/SIGTERM)");
+    return finish(kExitPreflight);
   }
   for (size_t i = 0; i < pc.estimates.size() && i < spec.sources.size(); ++i) {
     if (!pc.estimates[i].known()) continue;  // databases: unknown until dumped
@@ -244,6 +326,14 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
                        ")"));
   }
   bool problems = !cfg.ok() || pf.failed();
+  if (problems) {
+    for (const auto& p : cfg.problems) story.details.push_back("config: " + p);
+    for (const auto& c : pf.checks()) {
+      if (c.outcome == PreflightCheck::Outcome::kFailed) story.details.push_back("pre-flight: " + c.Line());
+    }
+    story.headline = absl::StrCat("pre-flight failed on ", Hostname(), ": ", story.details.size(),
+                                  " problem(s); nothing was backed up");
+  }
   std::optional<GraphPlan> plan;
   if (cfg.ok()) plan = BuildBackupPlan(spec, pc);
   if (dry_run) {
@@ -268,29 +358,27 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       }
       Error("pre-flight failed: fix the problems above; a run would exit 2");
     }
-    int code = problems ? kExitPreflight : kExitOk;
-    (void)log.Write(code);
-    return code;
+    return finish(problems ? kExitPreflight : kExitOk);
   }
   PrintConfigProblems(cfg.problems);
   for (const auto& c : pf.checks()) {
     if (c.outcome == PreflightCheck::Outcome::kFailed) Error("pre-flight: " + c.Line());
     if (c.outcome == PreflightCheck::Outcome::kWarning) Warn("pre-flight: " + c.Line());
   }
-  if (problems) {
-    (void)log.Write(kExitPreflight);
-    return kExitPreflight;
-  }
+  if (problems) return finish(kExitPreflight);
   Trace(absl::StripTrailingAsciiWhitespace(PrintPlanText(*plan)));
   std::vector<std::string> hook_env = {"HOSTATLAS_BACKUP_CONFIG=" + config_path};
   std::vector<HookResult> pre = RunHooks("pre", spec.pre_hooks, spec.hook_timeout_seconds, hook_env, &g_cancel);
   log.AddHooks(pre);
   bool pre_ok = true;
-  for (const auto& h : pre) {
+  for (size_t i = 0; i < pre.size(); ++i) {
+    const HookResult& h = pre[i];
     if (!h.ok) {
       pre_ok = false;
       Error(absl::StrCat("pre-hook \"", h.command, "\" failed (", h.outcome, "); backup aborted"));
       if (!h.output_tail.empty()) Note(absl::StrCat("pre-hook output: ", absl::StripTrailingAsciiWhitespace(h.output_tail)));
+      // The hook's position, not its command line: a command may hold a secret.
+      story.details.push_back(absl::StrCat("pre-hook ", i + 1, " of ", spec.pre_hooks.size(), " failed (", h.outcome, ")"));
     }
   }
   auto run_post = [&](int code, const char* status) {
@@ -300,12 +388,15 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
     std::vector<HookResult> post = RunHooks("post", spec.post_hooks, spec.hook_timeout_seconds, env);
     log.AddHooks(post);
     // A failed post-hook is logged but never fails the backup.
-    for (const auto& h : post) {
+    for (size_t i = 0; i < post.size(); ++i) {
+      const HookResult& h = post[i];
       if (h.ok) continue;
       std::string what = absl::StrCat("post-hook \"", h.command, "\" failed (", h.outcome, ")");
       log.AddWarning(what);
       Warn(what);
       if (!h.output_tail.empty()) Note(absl::StrCat("post-hook output: ", absl::StripTrailingAsciiWhitespace(h.output_tail)));
+      story.details.push_back(absl::StrCat("warning: post-hook ", i + 1, " of ", spec.post_hooks.size(), " failed (",
+                                           h.outcome, ")"));
     }
   };
   if (!pre_ok || g_cancel.load()) {
@@ -313,9 +404,10 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       Error("cancelled during the pre hooks (SIGINT/SIGTERM); backup skipped");
       log.SetCancelled();
     }
+    story.headline = g_cancel.load() ? absl::StrCat("cancelled during the pre hooks on ", Hostname())
+                                     : absl::StrCat("backup aborted on ", Hostname(), ": a pre-hook failed");
     run_post(kExitFailure, g_cancel.load() ? "cancelled" : "failed");
-    (void)log.Write(kExitFailure);
-    return kExitFailure;
+    return finish(kExitFailure);
   }
   BackupResult result = RunBackup(spec, pc, *plan, g_cancel);
   for (const auto& w : result.warnings) Warn(w);
@@ -323,12 +415,29 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   for (const auto& s : result.sources) ReportSource(s);
   log.SetBackup(result, g_cancel.load());
   int code = result.ok() ? kExitOk : kExitFailure;
+  uint64_t in = 0, out = 0;
+  size_t failed = 0;
+  for (const auto& s : result.sources) {
+    in += s.bytes_in;
+    out += s.bytes_out;
+    if (!s.status.ok()) {
+      ++failed;
+      story.details.push_back(absl::StrCat("source ", s.name, ": ", s.status.message()));
+    }
+  }
+  if (code == kExitOk) {
+    story.headline = absl::StrCat("ok on ", Hostname(), ": ", result.sources.size(), " source(s), ", HumanBytes(in),
+                                  " in, ", HumanBytes(out), " out, ", HumanSeconds(std::time(nullptr) - started));
+  } else {
+    story.headline = absl::StrCat(g_cancel.load() ? "cancelled" : "failed", " on ", Hostname(), ": ", failed, " of ",
+                                  result.sources.size(), " source(s) failed");
+  }
   run_post(code, code == kExitOk ? "ok" : g_cancel.load() ? "cancelled" : "failed");
-  (void)log.Write(code);
-  return code;
+  return finish(code);
 }
 
 int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
+  InstallSignalHandlers();
   StatusOptions opt;
   for (const auto& a : args) {
     if (a == "--json") {
@@ -348,6 +457,9 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
   opt.hostname = Hostname();
   opt.now_unix = std::time(nullptr);
   opt.cancel = &g_cancel;
+  auto log_dir = RunLog::Directory();
+  DescribeHostAtlas(g, spec.ok() && ValidHeartbeatSlug(spec->heartbeat_slug) ? spec->heartbeat_slug : "",
+                    log_dir.ok() ? *log_dir + "/hostatlas-spool" : "", opt.hostatlas_text, opt.hostatlas_json);
   auto out = RenderStatus(opt);
   if (!out.ok()) {
     Error(out.status().message());

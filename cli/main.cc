@@ -19,7 +19,7 @@ namespace {
 
 void Usage() {
   std::fputs(
-      "usage: hostatlas-backup [--config PATH] [--debug] [-q|--quiet] COMMAND [ARGS]\n"
+      "usage: hostatlas-backup [--config PATH] [--auth-file PATH] [--debug] [-q|--quiet] COMMAND [ARGS]\n"
       "\n"
       "commands:\n"
       "  run [--dry-run [--format=text|dot]]   back up every source in the config\n"
@@ -34,6 +34,10 @@ void Usage() {
       "  example-config --source DIR --dest DIR --recipient AGE1... | --full\n"
       "                                        print the embedded default (or the full reference) config\n"
       "  version                               print version and commit\n"
+      "  login [--no-browser] [--api-url URL] [--auth-url URL]\n"
+      "                                        log this host in to HostAtlas (writes auth.yml)\n"
+      "  logout                                revoke the key and remove auth.yml\n"
+      "  heartbeat list [--json] | new NAME    the account's heartbeats / make one\n"
       "\n"
       "-q/--quiet prints nothing unless something failed or warned (for cron).\n"
       "exit codes: 0 success, 1 a source or destination failed, 2 config/pre-flight/lock problem\n",
@@ -72,6 +76,10 @@ int main(int argc, char** argv) {
       g.config_path = args[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       g.config_path = a.substr(9);
+    } else if (a == "--auth-file" && i + 1 < args.size()) {
+      g.auth_file = args[++i];
+    } else if (a.rfind("--auth-file=", 0) == 0) {
+      g.auth_file = a.substr(12);
     } else if (a == "--debug") {
       g.debug = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -94,6 +102,9 @@ int main(int argc, char** argv) {
   if (command == "list") return Finish(hab::cli::CmdList(g, rest));
   if (command == "verify") return Finish(hab::cli::CmdVerify(g, rest));
   if (command == "schedule") return Finish(hab::cli::CmdSchedule(g, rest));
+  if (command == "login") return Finish(hab::cli::CmdLogin(g, rest));
+  if (command == "logout") return Finish(hab::cli::CmdLogout(g, rest));
+  if (command == "heartbeat") return Finish(hab::cli::CmdHeartbeat(g, rest));
   if (command == "version") return hab::cli::CmdVersion(rest);
   if (command == "keygen") return hab::cli::CmdKeygen(rest);
   if (command == "example-config") return Finish(hab::cli::CmdExampleConfig(rest));

@@ -38,4 +38,11 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   return *this;
 }
 
+void SecretString::Wipe() noexcept {
+  // The whole capacity: a shorter value may have replaced a longer one.
+  s_.resize(s_.capacity());
+  sodium_memzero(s_.data(), s_.size());
+  s_.clear();
+}
+
 }  // namespace hab

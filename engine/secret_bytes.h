@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <utility>
 
 namespace hab {
@@ -41,6 +42,34 @@ class SecretBytes {
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+};
+
+// SecretString: text that is a credential (an API key, a Bearer header).
+// A std::string, wiped (sodium_memzero) when destroyed or reassigned; not
+// copyable, so no stray copy outlives it. Same rule as SecretBytes: never
+// format one into a Status or a log line.
+class SecretString {
+ public:
+  SecretString() = default;
+  explicit SecretString(std::string text) : s_(std::move(text)) {}
+  ~SecretString() { Wipe(); }
+  SecretString(const SecretString&) = delete;
+  SecretString& operator=(const SecretString&) = delete;
+  SecretString(SecretString&& other) noexcept : s_(std::move(other.s_)) { other.Wipe(); }
+  SecretString& operator=(SecretString&& other) noexcept {
+    if (this != &other) {
+      Wipe();
+      s_ = std::move(other.s_);
+      other.Wipe();
+    }
+    return *this;
+  }
+  const std::string& reveal() const { return s_; }
+  bool empty() const { return s_.empty(); }
+
+ private:
+  void Wipe() noexcept;
+  std::string s_;
 };
 
 }  // namespace hab

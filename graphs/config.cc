@@ -29,6 +29,15 @@ bool ValidSourceName(absl::string_view name) {
   return name[0] != '.' && name[0] != '-';
 }
 
+bool ValidUuid(absl::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
 bool ValidHeartbeatSlug(absl::string_view slug) {
   if (slug.empty() || slug.size() > 100) return false;
   for (char c : slug) {
@@ -398,9 +407,13 @@ void ParseRest(Collector& c, YamlNode& root, BackupSpec& spec) {
     }
     if (!spec.heartbeat_slug.empty() && !ValidHeartbeatSlug(spec.heartbeat_slug)) {
       c.Add(false, hb, "heartbeat", "a slug is letters, digits, '_' and '-' (e.g. hb_a3f9c8e2d5)");
-    } else if (!spec.heartbeat_slug.empty()) {
-      // TODO(issue 18): pings; until then the key is read and not used.
-      c.Add(true, hb, "heartbeat", "this build does not ping heartbeats yet; the slug is not used");
+    }
+  }
+  if (auto ha = Section(c, root, "hostatlas")) {
+    ha->AllowKeys({"server_uuid"});
+    ha->Str("server_uuid", spec.server_uuid);
+    if (!spec.server_uuid.empty() && !ValidUuid(spec.server_uuid)) {
+      ha->Problem("server_uuid", "must be a UUID (8-4-4-4-12 hex digits), as the HostAtlas dashboard shows it");
     }
   }
   if (auto hooks = Section(c, root, "hooks")) {
@@ -444,7 +457,8 @@ absl::StatusOr<ConfigReport> ParseConfigReport(const std::string& text, const st
     } else {
       YamlNode top(c, root, "");
       top.AllowKeys({"schedule", "sources", "destination", "encryption", "compression", "retention",
-                     "verification", "heartbeat", "hooks", "performance", "staging_dir"});
+                     "verification", "heartbeat", "hostatlas", "hooks", "performance",
+                     "staging_dir"});
       ParseSources(c, top, report);
       ParseDestination(c, top, report);
       ParseEncryption(c, top, report.spec);
@@ -560,8 +574,11 @@ retention:
 verification:
   mode: size                   # none | size | deep (deep needs encryption.identity_file)
 
-# heartbeat:
-#   slug: hb_a3f9c8e2d5
+# heartbeat:                   # pings start / ok / fail (needs no login; `heartbeat new NAME` makes one)
+#   slug: hb_a3f9c8e2d5        # or the one-line form  heartbeat: hb_a3f9c8e2d5
+
+# hostatlas:
+#   server_uuid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427   # the monitored server this host is; sent in the run log
 
 hooks:                         # each through /bin/sh -c, in its own process group
   pre: []                      # e.g. ["systemctl stop my-app"]; a failure aborts the backup

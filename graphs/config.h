@@ -33,6 +33,7 @@ struct BackupSpec {
   int keep_last = 0;  // 0: retention off
   std::string verification = "size";  // none | size | deep
   std::string heartbeat_slug;
+  std::string server_uuid;  // hostatlas.server_uuid: sent unchanged in the run log
   std::vector<std::string> pre_hooks, post_hooks;
   int64_t hook_timeout_seconds = 300;
   uint64_t memory_limit = 256ull << 20;
@@ -63,6 +64,8 @@ struct ConfigReport {
 bool ValidSourceName(absl::string_view name);
 // Heartbeat slugs: letters, digits, '_' and '-'.
 bool ValidHeartbeatSlug(absl::string_view slug);
+// 8-4-4-4-12 hex digits.
+bool ValidUuid(absl::string_view s);
 
 // Parses "64MiB", "1GiB", "512KiB", "1048576", "10MB" (decimal) into bytes.
 // kInvalidArgument for text that is not a size, and "is too large" past

@@ -20,26 +20,6 @@
 
 namespace hab {
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string NewUuid() {
   uint8_t b[16];
   randombytes_buf(b, sizeof b);
@@ -148,7 +128,9 @@ std::string RunLog::Json(int exit_code) const {
       ",\"warnings\":[", absl::StrJoin(warnings_json_, ","), "]",
       ",\"swept\":[", absl::StrJoin(swept_json_, ","), "]",
       ",\"totals\":{\"bytes_in\":", bytes_in_, ",\"bytes_out\":", bytes_out_,
-      ",\"memory_budget_peak\":", memory_peak_, "}}\n");
+      ",\"memory_budget_peak\":", memory_peak_, "}",
+      server_uuid_.empty() ? "" : absl::StrCat(",\"server_uuid\":", JsonString(server_uuid_)),
+      ",\"hostatlas\":{", hostatlas_fields_, ",\"push\":", push_json_, "}}\n");
 }
 
 std::set<std::string> ArchivesWrittenBy(const std::string& dir, const std::string& host) {
@@ -178,21 +160,22 @@ std::set<std::string> ArchivesWrittenBy(const std::string& dir, const std::strin
 }
 
 absl::StatusOr<std::string> RunLog::Write(int exit_code) {
-  std::string json = Json(exit_code);
+  written_ = Json(exit_code);
   auto dir = Directory();
   absl::Status st = dir.status();
-  std::string path;
   if (st.ok()) st = MakeDirs(*dir, 0700);
   if (st.ok()) {
     // Two runs in one second (a dry-run next to a run) must not collide.
-    path = absl::StrCat(*dir, "/run-", CompactUtc(started_), dry_run_ ? "-dry-run" : "", "-", ::getpid(), ".json");
-    st = WriteFileAtomic(path, json, 0600);
+    if (path_.empty()) {
+      path_ = absl::StrCat(*dir, "/run-", CompactUtc(started_), dry_run_ ? "-dry-run" : "", "-", ::getpid(), ".json");
+    }
+    st = WriteFileAtomic(path_, written_, 0600);
   }
   if (!st.ok()) {
     std::fprintf(stderr, "hostatlas-backup: warning: run log not written: %s\n", std::string(st.message()).c_str());
     return st;
   }
-  return path;
+  return path_;
 }
 
 }  // namespace hab

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/json.h"
 #include "engine/preflight.h"
 #include "graphs/backup.h"
 #include "graphs/hooks.h"
@@ -33,11 +34,20 @@ class RunLog {
   void SetCancelled() { cancelled_ = true; }
   void AddHooks(const std::vector<HookResult>& hooks);
   void AddWarning(const std::string& warning);
+  // hostatlas.server_uuid of the config ("" = absent).
+  void SetServerUuid(std::string uuid) { server_uuid_ = std::move(uuid); }
+  // The "hostatlas" object: its members before "push", then push's value
+  // (last, so a rewrite after the push changes only that).
+  void SetHostAtlas(std::string fields) { hostatlas_fields_ = std::move(fields); }
+  void SetPush(std::string push_json) { push_json_ = std::move(push_json); }
   // The whole record for `exit_code` (ended now).
   std::string Json(int exit_code) const;
   // Writes Json(exit_code); returns the file's path. Problems writing it
-  // are reported on stderr and returned.
+  // are reported on stderr and returned. A second call replaces the same
+  // file (the push outcome, after the push).
   absl::StatusOr<std::string> Write(int exit_code);
+  // The bytes the last Write wrote (or tried to).
+  const std::string& written() const { return written_; }
   // The directory run logs go to; kFailedPrecondition when there is none
   // that only this user can write (non-root without HOME or XDG_STATE_HOME).
   static absl::StatusOr<std::string> Directory();
@@ -56,9 +66,11 @@ class RunLog {
   std::vector<std::string> swept_json_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0, memory_peak_ = 0;
   mutable int64_t ended_ = 0;
+  std::string server_uuid_;
+  std::string hostatlas_fields_ = "\"logged_in\":false";
+  std::string push_json_ = "null";
+  std::string path_, written_;
 };
-
-std::string JsonString(absl::string_view s);
 
 // The archive file names the run logs in `dir` say `host` wrote (any
 // config): how pre-flight tells a shared destination.

@@ -211,7 +211,11 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
                                absl::StrJoin(js, ","), "],\"leftovers\":[", absl::StrJoin(jl, ","), "]}");
     }
   }
-  if (o.json) return absl::StrCat("{\"last_run\":", json_last, ",\"destination\":", json_dest, "}\n");
+  absl::StrAppend(&text, o.hostatlas_text);
+  if (o.json) {
+    return absl::StrCat("{\"last_run\":", json_last, ",\"destination\":", json_dest, ",\"hostatlas\":",
+                        o.hostatlas_json, "}\n");
+  }
   return text;
 }
 

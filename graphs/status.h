@@ -18,6 +18,10 @@ struct StatusOptions {
   std::string hostname;
   int64_t now_unix = 0;
   const std::atomic<bool>* cancel = nullptr;
+  // The HostAtlas part, made by the caller (cli): lines for the text view
+  // and a JSON object ("null" when absent).
+  std::string hostatlas_text;
+  std::string hostatlas_json = "null";
 };
 
 absl::StatusOr<std::string> RenderStatus(const StatusOptions& options);

@@ -1,6 +1,7 @@
 #include "net/http.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <sys/utsname.h>
 
 #include <cstring>
@@ -19,8 +20,12 @@ namespace {
 struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
 };
+// Header lines may carry a credential (Authorization): wiped before freed.
 struct SlistDeleter {
-  void operator()(curl_slist* s) const { curl_slist_free_all(s); }
+  void operator()(curl_slist* s) const {
+    for (curl_slist* p = s; p != nullptr; p = p->next) sodium_memzero(p->data, std::strlen(p->data));
+    curl_slist_free_all(s);
+  }
 };
 
 struct UploadState {
@@ -121,7 +126,9 @@ class CurlClient : public HttpClient {
     curl_slist* raw = nullptr;
     bool has_content_type = false;
     for (const auto& [n, v] : r.headers) {
-      raw = curl_slist_append(raw, absl::StrCat(n, ": ", v).c_str());
+      std::string line = absl::StrCat(n, ": ", v);
+      raw = curl_slist_append(raw, line.c_str());
+      sodium_memzero(line.data(), line.size());
       has_content_type |= absl::EqualsIgnoreCase(n, "content-type");
     }
     raw = curl_slist_append(raw, "Expect:");  // no 100-continue round trip

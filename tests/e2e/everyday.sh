@@ -152,9 +152,9 @@ for f in out err; do
 done
 ok "-q and a failure: exit 1, everything printed (same as without -q, the ok source included)"
 sleep 1.1
-EXTRA='heartbeat: hb_abc123' write_config "$T/hb.yml" "$S"
+EXTRA='schedule: "0 3 * * *"' write_config "$T/hb.yml" "$S"
 "$BIN" -q --config "$T/hb.yml" run >"$T/out" 2>"$T/err" || fail "-q with a warning failed: $(cat "$T/err")"
-grep -q "warning: .*heartbeat" "$T/err" || fail "-q with a warning: no warning printed: $(cat "$T/err")"
+grep -q "warning: .*schedule" "$T/err" || fail "-q with a warning: no warning printed: $(cat "$T/err")"
 grep -q "^hostatlas-backup: tree: ok " "$T/out" || fail "-q with a warning: no summary: $(cat "$T/out")"
 ok "-q and a warning: exit 0, warning and summary printed"
 
@@ -253,7 +253,7 @@ expect_rc 2 "$BIN" --config "$T/missing.yml" run --dry-run > "$T/all" 2>&1
 tail -2 "$T/all" | grep -c "error: pre-flight" | grep -qx 2 \
   || fail "dry run with a failed pre-flight, stdout and stderr into one file: the errors are not the last lines; first lines: $(head -3 "$T/all"); last lines: $(tail -2 "$T/all")"
 # With a warning too, the errors still come last.
-echo 'heartbeat: hb_abc123' >> "$T/missing.yml"
+echo 'schedule: "0 3 * * *"' >> "$T/missing.yml"
 expect_rc 2 "$BIN" --config "$T/missing.yml" run --dry-run > "$T/out" 2>"$T/err"
 tail -1 "$T/err" | grep -q "error: pre-flight failed" || fail "with a warning, stderr does not end with the errors: $(cat "$T/err")"
 ok "failed pre-flight: exit 2, the plan with a ✗ line, and the errors last"

@@ -10,6 +10,7 @@ case "$1" in
   start)
     D=$2 PORT=$3; shift 3
     mkdir -p "$D"
+    : > "$D/log"
     python3 "$(dirname "$0")/hostatlas_fake.py" --port "$PORT" "$@" >"$D/log" 2>&1 &
     pid=$!
     echo "$pid" > "$D/pid"

@@ -1,0 +1,15 @@
+// JSON text helpers for the records we write by hand (run logs, status,
+// API bodies): the writers build JSON with StrCat, so one escaping rule.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace hab {
+
+// `s` as a JSON string literal, quotes included: '"', '\\' and control
+// characters escaped; other bytes (UTF-8) as they are.
+std::string JsonString(absl::string_view s);
+
+}  // namespace hab
