@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 FLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHAB_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-UNIT_TESTS=(engine_test nodes_test sources_test destinations_test net_test age_test graphs_test schedule_test)
+UNIT_TESTS=(engine_test nodes_test sources_test destinations_test net_test age_test graphs_test schedule_test hostatlas_test)
 ninja -C build-asan -j2 "${UNIT_TESTS[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
