@@ -329,7 +329,15 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
   if (problems) {
     for (const auto& p : cfg.problems) story.details.push_back("config: " + p);
     for (const auto& c : pf.checks()) {
-      if (c.outcome == PreflightCheck::Outcome::kFailed) story.details.push_back("pre-flight: " + c.Line());
+      if (c.outcome != PreflightCheck::Outcome::kFailed) continue;
+      if (c.check == "hooks") {
+        // The subject is the command line, which may hold a secret: the
+        // phase and the program only.
+        story.details.push_back(absl::StrCat("pre-flight: hooks: ", c.detail, " (a ",
+                                             c.subject.substr(0, c.subject.find(':')), " hook)"));
+      } else {
+        story.details.push_back("pre-flight: " + c.Line());
+      }
     }
     story.headline = absl::StrCat("pre-flight failed on ", Hostname(), ": ", story.details.size(),
                                   " problem(s); nothing was backed up");

@@ -30,14 +30,24 @@ using hostatlas::AuthFile;
 using hostatlas::Client;
 using hostatlas::ClientOptions;
 
-// Exit code for an API failure: a bad setting is the operator's (2),
-// anything the server or the network did is a failure (1).
+// An API call failed: whatever the server or the network did is exit 1
+// (exit 2 is for local settings, checked before any call).
 int ApiFailure(absl::string_view verb, const absl::Status& st) {
   Error(absl::StrCat(verb, ": ", st.message()));
   if (st.code() == absl::StatusCode::kPermissionDenied) {
     Hint("the API key was refused (revoked?): run `hostatlas-backup login` again");
   }
-  return st.code() == absl::StatusCode::kInvalidArgument ? kExitPreflight : kExitFailure;
+  return kExitFailure;
+}
+
+// Server-supplied text for a terminal: control characters (escape
+// sequences) become '?'.
+std::string Printable(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return out;
 }
 
 // The login of this host, or exit 2 with "run login first".
@@ -145,29 +155,41 @@ int CmdLogin(const GlobalFlags& g, const std::vector<std::string>& args) {
   co.api_url = *api_url;
   co.cancel = CancelFlag();
   Client client(co);
+  // Minting and revoking are not cancellable (bounded by 30 s instead): a
+  // key the server made must not be lost between it and us.
+  co.cancel = nullptr;
+  Client bounded(co);
   hostatlas::LoginCallbacks cb;
   cb.show = [&](const hostatlas::DeviceCode& dc) {
     Out(absl::StrCat("To log this host in to HostAtlas, open\n\n    ", dc.verification_uri,
                      "\n\nand confirm the code  ", dc.user_code, "\n\n"));
-    Note(absl::StrCat("waiting for approval (the code expires in ", dc.expires_in / 60,
-                      " min; Ctrl-C cancels, nothing is written)"));
+    Note(absl::StrCat("waiting for approval (the code expires in ",
+                      dc.expires_in >= 120 ? absl::StrCat(dc.expires_in / 60, " min") : absl::StrCat(dc.expires_in, " s"),
+                      "; Ctrl-C cancels, nothing is written)"));
     if (!no_browser) MaybeOpenBrowser(dc.verification_uri);
   };
   cb.sleep = [](absl::Duration d) { return SleepUnlessCancelled(d, CancelFlag()); };
-  auto key = hostatlas::DeviceLogin(client, Hostname(), cb, CancelFlag());
+  auto key = hostatlas::DeviceLogin(client, bounded, Hostname(), cb, CancelFlag());
+  auto take_back = [&](const hostatlas::MintedKey& k) {
+    bounded.SetKey(SecretString(k.key.reveal()));
+    absl::Status st = bounded.RevokeKey(k.id);
+    if (!st.ok()) {
+      Warn(absl::StrCat("the new key ", k.id, " could not be revoked: ", st.message()));
+      Hint(absl::StrCat("revoke ", k.id, " in the HostAtlas dashboard (Settings, API Keys)"));
+    }
+  };
   if (!key.ok()) {
-    if (key.status().code() == absl::StatusCode::kCancelled || CancelFlag()->load()) {
+    if (key.status().code() == absl::StatusCode::kCancelled) {
       Error("login cancelled (SIGINT/SIGTERM); nothing was written");
       return kExitFailure;
     }
     Error(absl::StrCat("login: ", key.status().message()));
-    return key.status().code() == absl::StatusCode::kInvalidArgument ? kExitPreflight : kExitFailure;
+    return kExitFailure;
   }
   if (CancelFlag()->load()) {
     // The key exists on the server but nowhere here: take it back.
-    client.SetKey(SecretString(key->key.reveal()));
-    (void)client.RevokeKey(key->id);
-    Error("login cancelled (SIGINT/SIGTERM); nothing was written");
+    take_back(*key);
+    Error("login cancelled (SIGINT/SIGTERM); nothing was written, the new key was revoked");
     return kExitFailure;
   }
   AuthFile a;
@@ -177,9 +199,15 @@ int CmdLogin(const GlobalFlags& g, const std::vector<std::string>& args) {
   a.account = key->account;
   a.created_at = NowRfc3339();
   if (absl::Status st = hostatlas::WriteAuthFile(*path, a); !st.ok()) {
-    client.SetKey(SecretString(key->key.reveal()));
-    (void)client.RevokeKey(key->id);
+    take_back(*key);
     Error(absl::StrCat("login: auth.yml not written (the new key was revoked): ", st.message()));
+    return kExitFailure;
+  }
+  if (CancelFlag()->load()) {
+    // Ctrl-C while the file was written: honour it, leave nothing.
+    (void)hostatlas::RemoveAuthFile(*path);
+    take_back(*key);
+    Error("login cancelled (SIGINT/SIGTERM); auth.yml removed again, the new key revoked");
     return kExitFailure;
   }
   Info(absl::StrCat("logged in to HostAtlas as \"", key->account, "\" (key ", key->id, "); wrote ", *path));
@@ -197,39 +225,45 @@ int CmdLogout(const GlobalFlags& g, const std::vector<std::string>& args) {
     Error(absl::StrCat("logout: ", path.status().message()));
     return kExitPreflight;
   }
-  auto auth = hostatlas::LoadAuthFile(*path);
+  // A file others could read is read anyway here: its key may have
+  // leaked, which is the best reason to revoke it.
+  auto auth = hostatlas::LoadAuthFile(*path, hostatlas::AuthFileUse::kRevoke);
   if (!auth.ok() && auth.status().code() == absl::StatusCode::kNotFound) {
     Info(absl::StrCat("not logged in (no ", *path, "); nothing to do"));
     return kExitOk;
   }
-  bool revoked = false;
   if (!auth.ok()) {
-    Warn(absl::StrCat("the key was not revoked: ", auth.status().message()));
+    // Not ours, not a regular file, unreadable: nothing to revoke with;
+    // removing it would lose the only record of which key it was.
+    Error(absl::StrCat("logout: ", auth.status().message()));
+    Hint(absl::StrCat("nothing was revoked or removed; look at ", *path,
+                      " and revoke its key in the HostAtlas dashboard (Settings, API Keys)"));
+    return kExitFailure;
+  }
+  bool revoked = false;
+  auto api = hostatlas::ApiBaseUrl("", auth->api_url);
+  absl::Status st = api.status();
+  if (st.ok()) {
+    ClientOptions co;
+    co.api_url = *api;
+    co.cancel = CancelFlag();
+    Client client(co);
+    client.SetKey(SecretString(auth->api_key.reveal()));
+    st = client.RevokeKey(auth->key_id);
+  }
+  if (st.ok()) {
+    revoked = true;
+    Info(absl::StrCat("revoked key ", auth->key_id, " of \"", auth->account, "\""));
   } else {
-    auto api = hostatlas::ApiBaseUrl("", auth->api_url);
-    absl::Status st = api.status();
-    if (st.ok()) {
-      ClientOptions co;
-      co.api_url = *api;
-      co.cancel = CancelFlag();
-      Client client(co);
-      client.SetKey(SecretString(auth->api_key.reveal()));
-      st = client.RevokeKey(auth->key_id);
-    }
-    if (st.ok()) {
-      revoked = true;
-      Info(absl::StrCat("revoked key ", auth->key_id, " of \"", auth->account, "\""));
-    } else {
-      Warn(absl::StrCat("the key was not revoked: ", st.message()));
-      Hint(absl::StrCat("revoke ", auth->key_id, " in the HostAtlas dashboard (Settings, API Keys)"));
-    }
+    Warn(absl::StrCat("key ", auth->key_id, " was not revoked: ", st.message()));
+    Hint(absl::StrCat("revoke ", auth->key_id, " in the HostAtlas dashboard (Settings, API Keys)"));
   }
   absl::Status rm = hostatlas::RemoveAuthFile(*path);
   if (!rm.ok() && rm.code() != absl::StatusCode::kNotFound) {
     Error(absl::StrCat("logout: ", rm.message()));
     return kExitFailure;
   }
-  Info(absl::StrCat("removed ", *path, revoked ? "" : " (the key itself is still valid)"));
+  Info(absl::StrCat("removed ", *path, revoked ? "" : absl::StrCat(" (key ", auth->key_id, " itself is still valid)")));
   return kExitOk;
 }
 
@@ -265,7 +299,11 @@ int CmdHeartbeat(const GlobalFlags& g, const std::vector<std::string>& args) {
       return kExitOk;
     }
     size_t ws = 4, wn = 4, wt = 6, wl = 9;
-    for (const auto& h : *hbs) {
+    std::vector<hostatlas::Heartbeat> shown = *hbs;
+    for (auto& h : shown) {
+      for (std::string* f : {&h.slug, &h.name, &h.status, &h.last_ping_at, &h.ping_url}) *f = Printable(*f);
+    }
+    for (const auto& h : shown) {
       ws = std::max(ws, h.slug.size());
       wn = std::max(wn, h.name.size());
       wt = std::max(wt, h.status.size());
@@ -277,7 +315,7 @@ int CmdHeartbeat(const GlobalFlags& g, const std::vector<std::string>& args) {
                           std::string(wt - c.size() + 2, ' '), d, std::string(wl - d.size() + 2, ' '), e, "\n");
     };
     std::string out = row("SLUG", "NAME", "STATUS", "LAST PING", "PING URL");
-    for (const auto& h : *hbs) {
+    for (const auto& h : shown) {
       out += row(h.slug, h.name, h.status, h.last_ping_at.empty() ? "never" : h.last_ping_at, h.ping_url);
     }
     Out(out);
@@ -296,8 +334,8 @@ int CmdHeartbeat(const GlobalFlags& g, const std::vector<std::string>& args) {
     if (int rc = RequireLogin(g, "heartbeat new", li); rc != kExitOk) return rc;
     auto hb = li.client->CreateHeartbeat(args[1]);
     if (!hb.ok()) return ApiFailure("heartbeat new", hb.status());
-    Out(absl::StrCat("slug: ", hb->slug, "\nping URL: ", hb->ping_url, "\n"));
-    Note(absl::StrCat("add to the config:  heartbeat: ", hb->slug));
+    Out(absl::StrCat("slug: ", Printable(hb->slug), "\nping URL: ", Printable(hb->ping_url), "\n"));
+    Note(absl::StrCat("add to the config:  heartbeat: ", Printable(hb->slug)));
     return kExitOk;
   }
   Error(sub.empty() ? "heartbeat: use heartbeat list [--json] or heartbeat new NAME"
@@ -311,9 +349,10 @@ namespace hab::cli {
 
 void DescribeHostAtlas(const GlobalFlags& g, const std::string& slug, const std::string& spool_dir,
                        std::string& text, std::string& json) {
-  size_t waiting = spool_dir.empty() ? 0 : hostatlas::Spool(spool_dir).Count();
   auto path = hostatlas::AuthFilePath(g.auth_file);
   absl::StatusOr<AuthFile> auth = path.ok() ? hostatlas::LoadAuthFile(*path) : absl::StatusOr<AuthFile>(path.status());
+  // This login's waiting run logs (every login's when not logged in).
+  size_t waiting = spool_dir.empty() ? 0 : hostatlas::Spool(spool_dir, auth.ok() ? auth->key_id : "").Count();
   std::string login_text, login_json;
   if (auth.ok()) {
     login_text = absl::StrCat("logged in as \"", auth->account, "\" (key ", auth->key_id, ")");
@@ -339,8 +378,8 @@ void DescribeHostAtlas(const GlobalFlags& g, const std::string& slug, const std:
       client.SetKey(SecretString(auth->api_key.reveal()));
       auto hb = client.GetHeartbeat(slug);
       if (hb.ok()) {
-        state = hb->status;
-        last = hb->last_ping_at;
+        state = Printable(hb->status);
+        last = Printable(hb->last_ping_at);
       } else if (hb.status().code() == absl::StatusCode::kNotFound) {
         state = "unknown slug (not on this account)";
       }

@@ -25,6 +25,22 @@ size_t Utf8Length(absl::string_view s, size_t i) {
 
 }  // namespace
 
+std::string ValidUtf8(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8Length(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string JsonString(absl::string_view s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size();) {

@@ -12,4 +12,8 @@ namespace hab {
 // characters escaped; other bytes (UTF-8) as they are.
 std::string JsonString(absl::string_view s);
 
+// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD
+// (for text declared charset=utf-8).
+std::string ValidUtf8(absl::string_view s);
+
 }  // namespace hab

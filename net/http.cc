@@ -65,6 +65,7 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
 
 struct TransferState {
   const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* request_cancel = nullptr;
   bool plain_http = false;
   bool refused_peer = false;
   std::string peer;
@@ -72,7 +73,9 @@ struct TransferState {
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* st = static_cast<TransferState*>(user);
-  return st->cancel != nullptr && st->cancel->load() ? 1 : 0;
+  bool stop = (st->cancel != nullptr && st->cancel->load()) ||
+              (st->request_cancel != nullptr && st->request_cancel->load());
+  return stop ? 1 : 0;
 }
 
 // Runs once the connection is up, before the request is sent: plain http
@@ -139,6 +142,7 @@ class CurlClient : public HttpClient {
     UploadState up{r.body, 0};
     TransferState ts;
     ts.cancel = o_.cancel;
+    ts.request_cancel = r.cancel;
     ts.plain_http = absl::StartsWithIgnoreCase(r.url, "http://");
     CURL* h = c.get();
     curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
@@ -153,9 +157,9 @@ class CurlClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o_.connect_timeout_seconds));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o_.stall_timeout_seconds));
-    if (o_.total_timeout_seconds > 0) {
-      curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(o_.total_timeout_seconds));
-    }
+    long total_ms = 1000L * o_.total_timeout_seconds;
+    if (r.timeout_ms > 0 && (total_ms == 0 || r.timeout_ms < total_ms)) total_ms = r.timeout_ms;
+    if (total_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);

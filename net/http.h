@@ -44,6 +44,10 @@ struct HttpRequest {
   std::string url;     // absolute, already encoded
   std::vector<std::pair<std::string, std::string>> headers;
   std::span<const uint8_t> body;
+  // Per request, on top of the client's options: a shorter total bound
+  // (0: the client's), and a second flag that aborts this request.
+  long timeout_ms = 0;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

@@ -1,6 +1,7 @@
 #include "integrations/hostatlas/api.h"
 
 #include <simdjson.h>
+#include <sodium.h>
 
 #include <cstdlib>
 
@@ -32,21 +33,39 @@ absl::StatusOr<std::string> CheckedBase(const std::string& text, const std::stri
 }
 
 // RFC 3986 unreserved characters stay, everything else is %XX: for form
-// values and path segments alike.
-std::string Escape(absl::string_view s) {
-  std::string out;
+// values and path segments alike. Appends in place (no temporary copy of
+// a code that would be freed unwiped).
+void AppendEscaped(std::string& out, absl::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : s) {
     if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
-      out += absl::StrFormat("%%%02X", c);
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     }
   }
+}
+
+std::string Escape(absl::string_view s) {
+  std::string out;
+  AppendEscaped(out, s);
   return out;
 }
 
-// Same, into a string that is wiped afterwards (a form holding a code).
-void AppendEscaped(std::string& out, absl::string_view s) { out += Escape(s); }
+// An answer that carried a secret (device code, token, key): its body is
+// wiped once parsed. (simdjson's parser keeps its own copy in buffers we
+// cannot reach; they are freed when the parser goes, unwiped.)
+struct WipeBody {
+  HttpResponse* r;
+  ~WipeBody() {
+    if (r != nullptr) {
+      r->body.resize(r->body.capacity());
+      sodium_memzero(r->body.data(), r->body.size());
+    }
+  }
+};
 
 bool Get(simdjson::dom::element e, const char* key, std::string& out) {
   std::string_view v;
@@ -159,6 +178,12 @@ absl::StatusOr<HttpResponse> Client::Call(HttpClient& http, const char* op, cons
   req.op = op;
   req.method = method;
   req.url = url;
+  req.cancel = request_cancel_;
+  if (deadline_ != absl::InfiniteFuture()) {
+    int64_t ms = absl::ToInt64Milliseconds(deadline_ - absl::Now());
+    if (ms < 200) return absl::DeadlineExceededError(absl::StrCat(op, ": not sent, no time left"));
+    req.timeout_ms = ms;
+  }
   req.headers = std::move(headers);
   req.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
   auto r = http.Do(req);
@@ -175,6 +200,7 @@ absl::StatusOr<DeviceCode> Client::RequestDeviceCode() {
                 {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}}, form,
                 nullptr);
   if (!r.ok()) return r.status();
+  WipeBody wipe{&*r};
   if (r->code != 200) return AnswerStatus("device authorization", *r);
   simdjson::dom::parser parser;
   auto doc = ParseJson(parser, *r, "device authorization");
@@ -201,9 +227,14 @@ absl::StatusOr<DeviceCode> Client::RequestDeviceCode() {
 }
 
 Poll Client::PollToken(const SecretString& device_code) {
-  std::string form = absl::StrCat("grant_type=", Escape(kGrant), "&device_code=");
+  std::string form;
+  form.reserve(256 + 3 * device_code.reveal().size());  // no reallocation: no stray copy
+  form += "grant_type=";
+  AppendEscaped(form, kGrant);
+  form += "&device_code=";
   AppendEscaped(form, device_code.reveal());
-  absl::StrAppend(&form, "&client_id=", Escape(kClientId));
+  form += "&client_id=";
+  AppendEscaped(form, kClientId);
   SecretString wiped(std::move(form));
   Poll p;
   auto r = Call(*api_, "token", "POST", o_.auth_url + "/oauth/token",
@@ -213,6 +244,7 @@ Poll Client::PollToken(const SecretString& device_code) {
     p.reason = r.status();
     return p;
   }
+  WipeBody wipe{&*r};
   simdjson::dom::parser parser;
   auto doc = ParseJson(parser, *r, "token");
   if (r->code == 200 && doc.ok()) {
@@ -233,23 +265,25 @@ Poll Client::PollToken(const SecretString& device_code) {
     if (error == "access_denied") p.state = PollState::kDenied;
     if (error == "expired_token") p.state = PollState::kExpired;
     if (p.state != PollState::kRetry) return p;
+    // Any other error code (invalid_grant, invalid_client, ...) will not
+    // change by asking again (RFC 8628 section 3.5).
+    p.state = PollState::kFailed;
+    p.reason = AnswerStatus("token", *r);
+    return p;
   }
   p.reason = r->code == 200 ? doc.status() : AnswerStatus("token", *r);
+  // 401/403 (the client is refused) are final too; 5xx and the like retry.
+  if (r->code == 401 || r->code == 403) p.state = PollState::kFailed;
   return p;
 }
 
 absl::StatusOr<MintedKey> Client::MintKey(const SecretString& access_token, const std::string& hostname) {
-  std::string body = absl::StrCat("{\"name\":\"hostatlas-backup@", hostname, "\",\"hostname\":\"", hostname, "\"}");
-  // The host name is plain: letters, digits, '.', '-' (gethostname);
-  // anything else would need escaping, so refuse it rather than guess.
-  for (char c : hostname) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
-      return absl::InvalidArgumentError(absl::StrCat("this host's name has a character a key name cannot carry"));
-    }
-  }
+  std::string body = absl::StrCat("{\"name\":", JsonString("hostatlas-backup@" + hostname),
+                                  ",\"hostname\":", JsonString(hostname), "}");
   auto r = Call(*api_, "create API key", "POST", o_.api_url + "/api/v1/cli/api-keys", JsonHeaders(), body,
                 &access_token);
   if (!r.ok()) return r.status();
+  WipeBody wipe{&*r};
   if (r->code != 201 && r->code != 200) return AnswerStatus("create API key", *r);
   simdjson::dom::parser parser;
   auto doc = ParseJson(parser, *r, "create API key");
@@ -333,7 +367,7 @@ absl::Status Client::Ping(const std::string& slug, PingEvent event, const std::s
                                                                      : event == PingEvent::kFail ? "/fail"
                                                                                                  : "",
                                  "?rid=", Escape(run_id));
-  std::string text = CutUtf8(body, kMaxPingBody);
+  std::string text = CutUtf8(ValidUtf8(body), kMaxPingBody);
   std::string op = absl::StrCat("ping ", PingEventName(event));
   auto r = Call(*ping_, op.c_str(), "POST", url, {{"Content-Type", "text/plain; charset=utf-8"}}, text,
                 with_key ? &key_ : nullptr);

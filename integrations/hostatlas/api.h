@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "engine/secret_bytes.h"
 #include "net/http.h"
 
@@ -43,7 +44,9 @@ struct DeviceCode {
   int interval = 5;
 };
 
-enum class PollState { kPending, kSlowDown, kDenied, kExpired, kRetry, kToken };
+// kRetry: worth asking again (5xx, bad JSON, the network); kFailed: an
+// answer that asking again will not change (another OAuth error, 401/403).
+enum class PollState { kPending, kSlowDown, kDenied, kExpired, kRetry, kFailed, kToken };
 struct Poll {
   PollState state = PollState::kRetry;
   SecretString access_token;  // kToken
@@ -81,6 +84,13 @@ class Client {
   // The key sent as Bearer token by the keyed calls (and by pings).
   void SetKey(SecretString key) { key_ = std::move(key); }
   bool has_key() const { return !key_.empty(); }
+  // Bounds for the calls that follow: no request outlives `deadline`
+  // (a call with less than 0.2 s left is not sent: kDeadlineExceeded),
+  // and `cancel` (besides the client's own flag) aborts them.
+  void SetBounds(absl::Time deadline, const std::atomic<bool>* cancel) {
+    deadline_ = deadline;
+    request_cancel_ = cancel;
+  }
   const std::string& api_url() const { return o_.api_url; }
 
   absl::StatusOr<DeviceCode> RequestDeviceCode();
@@ -107,6 +117,8 @@ class Client {
   ClientOptions o_;
   std::unique_ptr<HttpClient> api_, ping_;
   SecretString key_;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  const std::atomic<bool>* request_cancel_ = nullptr;
 };
 
 // The status for a non-2xx answer: HttpCodeStatus's code, the message

@@ -37,13 +37,19 @@ struct AuthFile {
 // without HOME or XDG_CONFIG_HOME.
 absl::StatusOr<std::string> AuthFilePath(const std::string& flag);
 
+// kUse: to use the key. kRevoke (logout): a file others could read is
+// still read, so that a key that may have leaked can be revoked.
+enum class AuthFileUse { kUse, kRevoke };
+
 // kNotFound when there is no file (not logged in); kPermissionDenied for
-// a file others can read or that is not ours; kInvalidArgument for one we
-// cannot read (the message names the path and the key).
-absl::StatusOr<AuthFile> LoadAuthFile(const std::string& path);
+// a file others can read (kUse) or that is not ours or not a regular file;
+// kInvalidArgument for one we cannot read (the message names the path and
+// the line, never its text).
+absl::StatusOr<AuthFile> LoadAuthFile(const std::string& path, AuthFileUse use = AuthFileUse::kUse);
 
 // Creates the directory (0700) and checks that nobody else can write it:
-// login calls it before the user approves anything.
+// login calls it before the user approves anything. Removes temp files of
+// logins that were killed (they may hold a key).
 absl::Status PrepareAuthDirectory(const std::string& path);
 
 absl::Status WriteAuthFile(const std::string& path, const AuthFile& auth);

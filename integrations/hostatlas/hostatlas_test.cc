@@ -78,6 +78,51 @@ TEST(AuthFile, RefusesWhatOthersCanReadOrReplace) {
   }
 }
 
+TEST(AuthFile, ReadsHandEditedForms) {
+  std::string dir = TempDir();
+  std::string path = dir + "/auth.yml";
+  ASSERT_TRUE(WriteFileAtomic(path,
+                              "# edited by hand\n"
+                              "api_url: https://api.example.com   # a comment\n"
+                              "api_key: 'ha_it''s'\n"
+                              "key_id: \"key_\\u00e9\"\n"
+                              "unknown_key: ignored\n"
+                              "account: Example Ltd\n",
+                              0600)
+                  .ok());
+  auto a = LoadAuthFile(path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->api_url, "https://api.example.com");
+  EXPECT_EQ(a->api_key.reveal(), "ha_it's");
+  EXPECT_EQ(a->key_id, "key_\xc3\xa9");
+  EXPECT_EQ(a->account, "Example Ltd");
+  // A line it cannot read: the position, never the text.
+  ASSERT_TRUE(WriteFileAtomic(path, "api_key: \"ha_secretvalue\n", 0600).ok());
+  auto bad = LoadAuthFile(path);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(bad.status().message()).find(path + ":1:"), std::string::npos) << bad.status();
+  EXPECT_EQ(std::string(bad.status().message()).find("secretvalue"), std::string::npos);
+}
+
+TEST(AuthFile, LogoutMayReadWhatOthersCouldReadAndStaleTempsAreSwept) {
+  std::string dir = TempDir();
+  std::string path = dir + "/auth.yml";
+  ASSERT_TRUE(WriteAuthFile(path, Sample()).ok());
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  EXPECT_FALSE(LoadAuthFile(path).ok());
+  auto a = LoadAuthFile(path, AuthFileUse::kRevoke);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->key_id, "key_01J");
+  // A temp file of a killed login (pid not running) goes; another live
+  // process's stays.
+  std::string dead = path + ".tmp.999999999", live = path + ".tmp.1";
+  ASSERT_TRUE(WriteFileAtomic(dead, "api_key: ha_x\n", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(live, "api_key: ha_y\n", 0600).ok());
+  ASSERT_TRUE(PrepareAuthDirectory(path).ok());
+  EXPECT_NE(::access(dead.c_str(), F_OK), 0);
+  EXPECT_EQ(::access(live.c_str(), F_OK), 0);
+}
+
 TEST(AuthFile, KeyMustStartWithHa) {
   std::string dir = TempDir();
   std::string path = dir + "/auth.yml";
@@ -94,7 +139,9 @@ TEST(AuthFile, PathFollowsFlagThenEnvironment) {
   ::setenv("HOSTATLAS_AUTH_FILE", "/y/auth.yml", 1);
   EXPECT_EQ(*AuthFilePath(""), "/y/auth.yml");
   ::unsetenv("HOSTATLAS_AUTH_FILE");
-  if (::geteuid() == 0) EXPECT_EQ(*AuthFilePath(""), "/etc/hostatlas/backup/auth.yml");
+  if (::geteuid() == 0) {
+    EXPECT_EQ(*AuthFilePath(""), "/etc/hostatlas/backup/auth.yml");
+  }
 }
 
 TEST(BaseUrls, HttpsOrLoopbackOnly) {
@@ -109,7 +156,7 @@ TEST(BaseUrls, HttpsOrLoopbackOnly) {
 
 TEST(Spool, OldestFirstBoundedByCountAndAge) {
   std::string dir = TempDir() + "/spool";
-  Spool spool(dir);
+  Spool spool(dir, "key_A");
   const int64_t day = 86400, t0 = 1790000000;
   std::vector<std::string> dropped;
   auto id = [](int i) { return absl::StrCat("00000000-0000-4000-8000-", 100000000000 + i); };
@@ -125,11 +172,20 @@ TEST(Spool, OldestFirstBoundedByCountAndAge) {
   ASSERT_EQ(list.size(), Spool::kMaxEntries);
   EXPECT_EQ(list.front().run_id, id(1));
   EXPECT_EQ(*spool.Read(list.front()), "{\"n\":1}");
-  // Past the age bound: all dropped, named.
+  // Another login's entries are neither listed nor sent with this key,
+  // and do not count against its bound.
+  Spool other(dir, "key_B");
+  ASSERT_TRUE(other.Add(id(99), t0 + 60, "{\"other\":1}", &dropped).ok());
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(spool.List(t0 + 100, nullptr).size(), Spool::kMaxEntries);
+  EXPECT_EQ(other.List(t0 + 100, nullptr).size(), 1u);
+  EXPECT_EQ(Spool(dir, "").Count(), Spool::kMaxEntries + 1);
+  EXPECT_FALSE(Spool(dir, "../x").Add(id(7), t0, "{}", nullptr).ok());
+  // Past the age bound: every key's entries dropped, named.
   list = spool.List(t0 + (Spool::kMaxAgeDays + 1) * day, &dropped);
   EXPECT_TRUE(list.empty());
-  EXPECT_EQ(dropped.size(), Spool::kMaxEntries);
-  EXPECT_EQ(spool.Count(), 0u);
+  EXPECT_EQ(dropped.size(), Spool::kMaxEntries + 1);
+  EXPECT_EQ(Spool(dir, "").Count(), 0u);
   struct stat st;
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0700u);
@@ -145,6 +201,7 @@ TEST(Text, JsonIsValidUtf8AndPingBodiesAreCutAtCharacters) {
   EXPECT_EQ(CutUtf8("ab\xc3\xa9", 3), "ab");
   EXPECT_EQ(CutUtf8("ab\xc3\xa9", 4), "ab\xc3\xa9");
   EXPECT_EQ(CutUtf8(std::string(20000, 'x'), 10000).size(), 10000u);
+  EXPECT_EQ(ValidUtf8("a\xe9" "b\xc3\xa9"), "a\xef\xbf\xbd" "b\xc3\xa9");
 }
 
 }  // namespace

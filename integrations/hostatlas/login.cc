@@ -7,8 +7,8 @@
 
 namespace hab::hostatlas {
 
-absl::StatusOr<MintedKey> DeviceLogin(Client& client, const std::string& hostname, const LoginCallbacks& cb,
-                                      const std::atomic<bool>* cancel) {
+absl::StatusOr<MintedKey> DeviceLogin(Client& client, Client& mint_client, const std::string& hostname,
+                                      const LoginCallbacks& cb, const std::atomic<bool>* cancel) {
   auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
   auto dc = client.RequestDeviceCode();
   if (!dc.ok()) return dc.status();
@@ -19,7 +19,9 @@ absl::StatusOr<MintedKey> DeviceLogin(Client& client, const std::string& hostnam
   absl::Duration extra;  // back-off after failed polls
   absl::Status last_failure;
   while (true) {
-    if (!cb.sleep(interval + extra)) return absl::CancelledError("login cancelled");
+    // Never sleep past the code's expiry.
+    absl::Duration wait = std::min(interval + extra, std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    if (!cb.sleep(wait)) return absl::CancelledError("login cancelled");
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
           last_failure.ok() ? "the code expired, run login again"
@@ -49,13 +51,15 @@ absl::StatusOr<MintedKey> DeviceLogin(Client& client, const std::string& hostnam
         return absl::PermissionDeniedError("login was denied");
       case PollState::kExpired:
         return absl::DeadlineExceededError("the code expired, run login again");
+      case PollState::kFailed:
+        return absl::Status(p.reason.code(), absl::StrCat("login failed: ", p.reason.message()));
       case PollState::kRetry:
         last_failure = p.reason;
         ++failures;
         extra = std::min(absl::Seconds(1 << std::min(failures, 5)), absl::Seconds(30));
         continue;
       case PollState::kToken:
-        return client.MintKey(p.access_token, hostname);
+        return mint_client.MintKey(p.access_token, hostname);
     }
   }
 }

@@ -24,9 +24,13 @@ struct LoginCallbacks {
 // is approved, denied (kPermissionDenied "login was denied") or expired
 // (kDeadlineExceeded "the code expired, run login again"); gives up after
 // 3 slow_down answers in a row (kFailedPrecondition, about the clock);
-// other failures (5xx, bad JSON, the network) are retried with back-off
-// until the code expires. Cancellation: kCancelled. Then mints the key.
-absl::StatusOr<MintedKey> DeviceLogin(Client& client, const std::string& hostname, const LoginCallbacks& cb,
-                                      const std::atomic<bool>* cancel);
+// an answer asking again cannot change (another OAuth error, 401/403)
+// ends it with the server's message; other failures (5xx, bad JSON, the
+// network) are retried with back-off until the code expires.
+// Cancellation while waiting: kCancelled. Then mints the key with
+// `mint_client`, which must not be cancellable (a key the server made
+// must reach the caller, who revokes it if the user cancelled meanwhile).
+absl::StatusOr<MintedKey> DeviceLogin(Client& client, Client& mint_client, const std::string& hostname,
+                                      const LoginCallbacks& cb, const std::atomic<bool>* cancel);
 
 }  // namespace hab::hostatlas

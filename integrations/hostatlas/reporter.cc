@@ -57,8 +57,9 @@ Reporter::Reporter(ReporterOptions options) : o_(std::move(options)) {
   co.api_timeout_seconds = 10;  // the slug check and spooled pushes: in the background
   co.cancel = o_.cancel;
   background_ = std::make_unique<Client>(co);
+  background_->SetBounds(absl::InfiniteFuture(), &abort_);
   co.api_timeout_seconds = 30;
-  co.cancel = nullptr;  // bounded, not cancelled: a cancelled run still pings fail
+  co.cancel = nullptr;  // End sets its bounds: a run cancelled before the end still pings fail
   foreground_ = std::make_unique<Client>(co);
   if (auth_ok_) {
     background_->SetKey(SecretString(auth.api_key.reveal()));
@@ -67,7 +68,23 @@ Reporter::Reporter(ReporterOptions options) : o_(std::move(options)) {
 }
 
 Reporter::~Reporter() {
+  abort_.store(true);
   if (worker_.joinable()) worker_.join();
+}
+
+void Reporter::StopBackground(absl::Duration grace) {
+  if (!worker_.joinable()) return;
+  {
+    std::unique_lock<std::mutex> l(done_mu_);
+    if (!done_cv_.wait_for(l, absl::ToChronoMilliseconds(grace), [this] { return worker_done_; }) &&
+        grace > absl::ZeroDuration()) {
+      // The API could not answer the slug check and the start ping within
+      // the run and the grace: slow enough to count as down.
+      offline_.store(true);
+    }
+  }
+  abort_.store(true);  // in-flight requests end within about a second
+  worker_.join();
 }
 
 void Reporter::Warn(std::string w) {
@@ -143,28 +160,36 @@ std::optional<PreflightCheck> Reporter::slug_check() const {
 
 void Reporter::Begin(std::string start_body) {
   if (background_ == nullptr || (o_.slug.empty() && !auth_ok_)) return;
-  worker_ = std::thread([this, body = std::move(start_body)]() mutable { Background(std::move(body)); });
+  try {
+    worker_ = std::thread([this, body = std::move(start_body)]() mutable {
+      Background(std::move(body));
+      std::lock_guard<std::mutex> l(done_mu_);
+      worker_done_ = true;
+      done_cv_.notify_all();
+    });
+  } catch (const std::system_error& e) {
+    Warn(absl::StrCat("HostAtlas: no background thread (", e.what(), "): no start ping, spool not sent"));
+  }
 }
 
 void Reporter::Background(std::string start_body) {
+  auto stopped = [this] { return abort_.load() || (o_.cancel != nullptr && o_.cancel->load()); };
   if (!o_.slug.empty()) {
     PreflightReport scratch;  // the entry is kept in slug_check_
     CheckSlug(scratch);
-    if (o_.cancel == nullptr || !o_.cancel->load()) {
-      SendPing(*background_, PingEvent::kStart, start_body, offline_.load() ? 1 : 3);
-    }
+    if (!stopped()) SendPing(*background_, PingEvent::kStart, start_body, offline_.load() ? 1 : 3, &abort_);
   }
-  if (auth_ok_ && !o_.spool_dir.empty() && !offline_.load()) RetrySpool();
+  if (auth_ok_ && !o_.spool_dir.empty() && !offline_.load() && !stopped()) RetrySpool();
 }
 
-void Reporter::SendPing(Client& client, PingEvent event, const std::string& body, int max_attempts) {
+void Reporter::SendPing(Client& client, PingEvent event, const std::string& body, int max_attempts,
+                        const std::atomic<bool>* stop) {
   RetryPolicy policy;
   policy.max_attempts = max_attempts;
   policy.fixed_delays = {absl::Seconds(1), absl::Seconds(3)};
   int attempts = 0;
   auto t0 = std::chrono::steady_clock::now();
-  const std::atomic<bool>* cancel = &client == background_.get() ? o_.cancel : nullptr;
-  absl::Status st = RetryLoop(policy, cancel, [&]() {
+  absl::Status st = RetryLoop(policy, stop, [&]() {
     ++attempts;
     bool with_key = client.has_key() && !key_rejected_.load();
     absl::Status s = client.Ping(o_.slug, event, o_.run_id, body, with_key);
@@ -173,6 +198,7 @@ void Reporter::SendPing(Client& client, PingEvent event, const std::string& body
       key_rejected_.store(true);
       s = client.Ping(o_.slug, event, o_.run_id, body, false);
     }
+    MarkOffline(s);  // any transient failure: later calls of this run get one attempt
     return s;
   });
   double secs = SecondsSince(t0);
@@ -185,7 +211,6 @@ void Reporter::SendPing(Client& client, PingEvent event, const std::string& body
     pings_json_.push_back(std::move(entry));
   }
   if (!st.ok()) {
-    MarkOffline(st);
     Warn(absl::StrCat("HostAtlas: heartbeat ", o_.slug, ": ", st.message(),
                       st.code() == absl::StatusCode::kNotFound ? " (unknown slug? hostatlas-backup heartbeat list)" : "",
                       attempts > 1 ? absl::StrCat(" (", attempts, " attempts)") : ""));
@@ -193,24 +218,34 @@ void Reporter::SendPing(Client& client, PingEvent event, const std::string& body
 }
 
 void Reporter::End(int exit_code, const std::string& body) {
-  if (worker_.joinable()) worker_.join();
-  if (o_.slug.empty() || foreground_ == nullptr) return;
+  end_deadline_ = absl::Now() + kEndBudget;
   bool cancelled = o_.cancel != nullptr && o_.cancel->load();
-  SendPing(*foreground_, exit_code == 0 ? PingEvent::kOk : PingEvent::kFail, body,
-           offline_.load() || cancelled ? 1 : 3);
+  StopBackground(cancelled ? absl::ZeroDuration() : kWorkerGrace);
+  if (o_.slug.empty() || foreground_ == nullptr) return;
+  if (cancelled) {
+    // The run was stopped: one attempt, short, not cancellable (the fail
+    // ping is what tells the dashboard).
+    foreground_->SetBounds(std::min(end_deadline_, absl::Now() + absl::Seconds(5)), nullptr);
+    SendPing(*foreground_, PingEvent::kFail, body, 1, nullptr);
+    return;
+  }
+  // A signal now aborts what is in flight and the waits between attempts.
+  foreground_->SetBounds(end_deadline_, o_.cancel);
+  SendPing(*foreground_, exit_code == 0 ? PingEvent::kOk : PingEvent::kFail, body, offline_.load() ? 1 : 3,
+           o_.cancel);
 }
 
 void Reporter::RetrySpool() {
-  Spool spool(o_.spool_dir);
+  Spool spool(o_.spool_dir, key_id_);
   std::vector<std::string> dropped;
   std::vector<Spool::Entry> entries = spool.List(o_.now_unix, &dropped);
   for (const auto& id : dropped) {
     Warn(absl::StrCat("HostAtlas: the spooled run log of run ", id, " was older than ", Spool::kMaxAgeDays,
                       " days and was dropped unsent"));
   }
-  int sent = 0, tried = 0;
+  int sent = 0, tried = 0, refused = 0;
   for (const auto& e : entries) {
-    if (tried++ == kSpoolPerRun || (o_.cancel != nullptr && o_.cancel->load())) break;
+    if (tried++ == kSpoolPerRun || abort_.load() || (o_.cancel != nullptr && o_.cancel->load())) break;
     auto body = spool.Read(e);
     if (!body.ok()) {
       spool.Remove(e);
@@ -226,7 +261,7 @@ void Reporter::RetrySpool() {
     if (r.status().code() == absl::StatusCode::kInvalidArgument) {
       // 400/422: the server will never take it; keeping it would block the spool.
       spool.Remove(e);
-      ++spool_dropped_;
+      ++refused;
       Warn(absl::StrCat("HostAtlas: the server refused the spooled run log of run ", e.run_id,
                         "; dropped: ", r.status().message()));
       continue;
@@ -237,7 +272,7 @@ void Reporter::RetrySpool() {
   }
   std::lock_guard<std::mutex> l(mu_);
   spool_sent_ = sent;
-  spool_dropped_ += static_cast<int>(dropped.size());
+  spool_dropped_ += refused + static_cast<int>(dropped.size());
 }
 
 void Reporter::Push(const std::string& run_log_json) {
@@ -253,7 +288,7 @@ void Reporter::Push(const std::string& run_log_json) {
   auto spool_it = [&](const std::string& why) -> std::string {
     if (o_.spool_dir.empty()) return why;
     std::vector<std::string> dropped;
-    absl::Status st = Spool(o_.spool_dir).Add(o_.run_id, o_.now_unix, run_log_json, &dropped);
+    absl::Status st = Spool(o_.spool_dir, key_id_).Add(o_.run_id, o_.now_unix, run_log_json, &dropped);
     for (const auto& id : dropped) {
       Warn(absl::StrCat("HostAtlas: the push spool is full (", Spool::kMaxEntries, "); the run log of run ", id,
                         " was dropped unsent"));
@@ -261,14 +296,20 @@ void Reporter::Push(const std::string& run_log_json) {
     if (!st.ok()) return absl::StrCat(why, "; not spooled: ", st.message());
     return absl::StrCat(why, "; kept in ", o_.spool_dir, ", sent with a later run");
   };
+  if (end_deadline_ == absl::InfinitePast()) end_deadline_ = absl::Now() + kEndBudget;  // End was not called
   bool cancelled = o_.cancel != nullptr && o_.cancel->load();
-  if (offline_.load() || cancelled) {
-    std::string why = spool_it(cancelled ? "run push not tried (the run was cancelled)"
-                                         : "run push not tried (the HostAtlas API was unreachable earlier in this run)");
+  const char* untried = cancelled               ? "run push not tried (the run was cancelled)"
+                        : offline_.load()       ? "run push not tried (the HostAtlas API failed earlier in this run)"
+                        : absl::Now() + absl::Seconds(1) >= end_deadline_
+                            ? "run push not tried (no time left of the 35 s HostAtlas may add to a run)"
+                            : nullptr;
+  if (untried != nullptr) {
+    std::string why = spool_it(untried);
     Warn("HostAtlas: " + why);
     set(absl::StrCat("{\"outcome\":\"spooled\",\"detail\":", JsonString(why), "}"));
     return;
   }
+  foreground_->SetBounds(end_deadline_, o_.cancel);
   auto r = foreground_->PushRun(o_.run_id, run_log_json);
   if (r.ok()) {
     set(absl::StrCat("{\"outcome\":\"ok\",\"id\":", JsonString(r->id), ",\"url\":", JsonString(r->url),
@@ -278,7 +319,8 @@ void Reporter::Push(const std::string& run_log_json) {
   }
   const absl::Status& st = r.status();
   std::string why = std::string(st.message());
-  bool keep = IsTransient(st) || st.code() == absl::StatusCode::kPermissionDenied;
+  bool keep = IsTransient(st) || st.code() == absl::StatusCode::kPermissionDenied ||
+              st.code() == absl::StatusCode::kCancelled;
   if (st.code() == absl::StatusCode::kPermissionDenied) why += "; run `hostatlas-backup login` again";
   MarkOffline(st);
   if (keep) {
@@ -292,8 +334,8 @@ void Reporter::Push(const std::string& run_log_json) {
 
 std::string Reporter::LogFields() const {
   std::lock_guard<std::mutex> l(mu_);
-  return absl::StrCat("\"logged_in\":", auth_ok_ ? "true" : "false", ",\"api_url\":", JsonString(api_url_),
-                      ",\"key_id\":", key_id_.empty() ? "null" : JsonString(key_id_), ",\"heartbeat\":[",
+  return absl::StrCat("\"logged_in\":", auth_ok_ ? "true" : "false",
+                      api_url_.empty() ? "" : absl::StrCat(",\"api_url\":", JsonString(api_url_)), ",\"key_id\":", key_id_.empty() ? "null" : JsonString(key_id_), ",\"heartbeat\":[",
                       absl::StrJoin(pings_json_, ","), "],\"spool\":{\"sent\":", spool_sent_,
                       ",\"dropped\":", spool_dropped_, "}");
 }

@@ -12,17 +12,22 @@
 //   r.Push(run_log_bytes);            // POST; on failure: spool
 //   log: push = r.PushJson(), rewritten
 //
-// Bounds (docs/hostatlas.md): a ping is tried 3 times (10 s each, 1 s and
-// 3 s apart: at most 34 s), an API call once (30 s; the slug check 10 s).
-// Begin's work overlaps the run. Once a call of this run found the API
-// unreachable (connection, timeout, 5xx), later pings are tried once and
-// the push goes to the spool untried, so a dead API costs a run at most
-// the background work plus one ping (10 s) at the end. After SIGINT/SIGTERM
-// the end ping is tried once and the push is spooled. Nothing here changes
+// Bounds (docs/hostatlas.md): everything after the backup (waiting for
+// the background work, the end ping, the push) fits in kEndBudget (35 s),
+// whatever the API does; a ping is tried 3 times (1 s then 3 s apart),
+// each request within what is left. The background work (slug check 10 s,
+// start ping, spooled pushes 10 s each) overlaps the run; at the end it
+// gets at most kWorkerGrace (10 s) more, then it is aborted. Once a
+// request of this run failed transiently (unreachable, timeout, 5xx), the
+// API counts as down: later pings get one attempt and the push goes to the
+// spool untried. A run cancelled before the end: background aborted at
+// once, one end-ping attempt (5 s), push spooled; SIGINT/SIGTERM during
+// the end aborts what is in flight within a second. Nothing here changes
 // an exit code.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "engine/preflight.h"
 #include "integrations/hostatlas/api.h"
 #include "integrations/hostatlas/spool.h"
@@ -49,6 +55,9 @@ struct ReporterOptions {
 
 class Reporter {
  public:
+  static constexpr absl::Duration kEndBudget = absl::Seconds(35);
+  static constexpr absl::Duration kWorkerGrace = absl::Seconds(10);
+
   explicit Reporter(ReporterOptions options);
   ~Reporter();
   Reporter(const Reporter&) = delete;
@@ -86,8 +95,12 @@ class Reporter {
  private:
   void Background(std::string start_body);
   void RetrySpool();
-  // One ping under the retry policy (attempts: 3, or 1 once offline).
-  void SendPing(Client& client, PingEvent event, const std::string& body, int max_attempts);
+  // One ping under the retry policy (attempts: 3, or 1 once offline);
+  // `stop` ends the waits between attempts.
+  void SendPing(Client& client, PingEvent event, const std::string& body, int max_attempts,
+                const std::atomic<bool>* stop);
+  // Waits for the background work at most `grace`, then aborts it.
+  void StopBackground(absl::Duration grace);
   void Warn(std::string w);
   void Debug(std::string d);
   void MarkOffline(const absl::Status& st);
@@ -95,10 +108,15 @@ class Reporter {
   ReporterOptions o_;
   std::string auth_path_, no_auth_reason_, api_url_, key_id_;
   bool auth_ok_ = false;
-  std::unique_ptr<Client> background_, foreground_;  // cancellable by the run / bounded only
+  std::unique_ptr<Client> background_, foreground_;
   std::thread worker_;
+  std::atomic<bool> abort_{false};  // ends the background work
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  bool worker_done_ = false;
   std::atomic<bool> offline_{false};
   std::atomic<bool> key_rejected_{false};
+  absl::Time end_deadline_ = absl::InfinitePast();
 
   mutable std::mutex mu_;
   std::vector<std::string> warnings_, debug_;

@@ -2,10 +2,14 @@
 // 5xx, a rejected key), kept to be sent at the start of a later run, so a
 // dashboard outage loses no run.
 //
-// One file per run, "<dir>/<UTC compact>-<run_id>.json" (0600, written
-// atomically; the directory 0700), holding the exact bytes that were to be
-// pushed. Bounded: at most kMaxEntries files and kMaxAgeDays days; beyond
-// that the oldest are dropped (and said so). Sent oldest first.
+// One file per run, "<dir>/<UTC compact>-<run_id>-<key_id>.json" (0600,
+// written atomically; the directory 0700), holding the exact bytes that
+// were to be pushed. An entry is sent only with the key it was made for
+// (the key_id in its name): a host with two logins (--auth-file), or a
+// re-login to another account, never sends one account's run logs to the
+// other. Bounded: at most kMaxEntries files per key and kMaxAgeDays days
+// (any key); beyond that the oldest are dropped (and said so). Sent oldest
+// first.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hab::hostatlas {
 
@@ -24,17 +29,23 @@ class Spool {
   struct Entry {
     std::string path;
     std::string run_id;
+    std::string key_id;
     int64_t written_unix = 0;  // from the name
   };
 
-  explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+  // `key_id` "" : every key's entries (Count only).
+  Spool(std::string dir, std::string key_id) : dir_(std::move(dir)), key_id_(std::move(key_id)) {}
   const std::string& dir() const { return dir_; }
 
+  // Letters, digits, '_' and '-' (1..100): what may go into a name.
+  static bool ValidKeyId(absl::string_view key_id);
+
   // Keeps `body` for `run_id`; then drops what is over the bounds (the
-  // names of dropped entries go to `dropped`).
+  // run ids of dropped entries go to `dropped`).
   absl::Status Add(const std::string& run_id, int64_t now_unix, const std::string& body,
                    std::vector<std::string>* dropped);
-  // Oldest first; entries past kMaxAgeDays are removed and named in `dropped`.
+  // This key's entries, oldest first; entries of any key past kMaxAgeDays
+  // are removed and named in `dropped`.
   std::vector<Entry> List(int64_t now_unix, std::vector<std::string>* dropped) const;
   // How many are waiting (no pruning; for status).
   size_t Count() const;
@@ -42,8 +53,8 @@ class Spool {
   void Remove(const Entry& e) const;
 
  private:
-  std::vector<Entry> Scan() const;
-  std::string dir_;
+  std::vector<Entry> Scan(bool every_key) const;
+  std::string dir_, key_id_;
 };
 
 }  // namespace hab::hostatlas

@@ -131,14 +131,17 @@ ok "a failing source: exit 1, ping fail naming the source, run pushed"
 # 5. A broken config (pre-flight fails): exit 2, ping fail with the problem;
 #    no start ping is missing its pair: start, then fail.
 sed 's|^  recipient: .*|  recipient: age1notarecipient|' "$T/c.yml" > "$T/broken.yml"
+# A hook command line may hold a secret: it must not reach the ping body.
+printf 'hooks:\n  pre: ["nosuchprog --password=S3CRETPW"]\n' >> "$T/broken.yml"
 reset_fake
 expect_rc 2 "$BIN" --config "$T/broken.yml" run > /dev/null 2> "$T/err"
 PY='
 p = pings("'"$SLUG"'"); assert [x["kind"] for x in p] == ["start", "fail"], p
 body = p[-1]["body"]; assert body.startswith("pre-flight failed"), body
-assert "recipient" in body, body
+assert "recipient" in body and "nosuchprog not found" in body, body
+assert "S3CRETPW" not in body, body
 assert log("'"$(newest_log)"'")["exit_code"] == 2 and len(pushes()) == 1' py || fail "broken config pings: $(cat "$T/err")"
-ok "a broken config: exit 2, ping fail with the pre-flight problem, run pushed"
+ok "a broken config: exit 2, ping fail with the pre-flight problems (a hook by its program, not its command line), run pushed"
 
 # 6. A dry run: no ping, no push (only the slug check).
 reset_fake
@@ -153,8 +156,8 @@ ok "dry run: the slug is checked, nothing pinged or pushed"
 #    archive, warnings recorded, pushes spooled, the delay bounded.
 #    Bounds (docs/hostatlas.md): once the API failed, later calls are
 #    tried once; down/500/401: no back-off sleeps beyond 1 s + 3 s;
-#    hanging: slug check 10 s + start ping 10 s (in the background),
-#    end ping 10 s.
+#    hanging: the background work gets 10 s past the backup, then the end
+#    ping one attempt of 10 s, the push is spooled untried.
 run_with() { # run_with NAME MAX_SECONDS: a run, its duration and checks
   local before t0 t1 secs
   sleep 1  # archive names have one-second resolution
@@ -186,7 +189,7 @@ switch '{"fail_status": 401}'
 run_with http401 12
 grep -q 'login` again' "$T/err.http401" || fail "401: no hint to log in again: $(cat "$T/err.http401")"
 switch '{"fail_status": 0, "hang": true}'
-run_with hang 40
+run_with hang 24
 switch '{"hang": false}'
 [ "$(ls "$T/logs/hostatlas-spool" | wc -l)" = 4 ] || fail "spool: $(ls "$T/logs/hostatlas-spool")"
 ok "API down / 500 / 401 / hanging: exit 0, archive made, warning recorded, push spooled; $(tr '\n' ' ' < "$T/timings")"
@@ -244,6 +247,8 @@ ok "the key and the device code are in no run log, ping body, URL or pushed body
 
 # 13. logout: the key is revoked (DELETE with its own Bearer), the file gone.
 reset_fake
+# A file others could read: its key may have leaked, so logout still revokes it.
+chmod 640 "$AUTH"
 "$BIN" logout > "$T/out" 2> "$T/err" || fail "logout: $(cat "$T/err")"
 [ ! -e "$AUTH" ] || fail "auth.yml still there after logout"
 grep -q "revoked key $KEY_ID" "$T/out" || fail "logout did not say it revoked: $(cat "$T/out")"
@@ -253,7 +258,7 @@ assert len(d) == 1 and d[0]["path"] == "/api/v1/cli/api-keys/'"$KEY_ID"'" and d[
 assert [k for k in state["keys"] if k["id"] == "'"$KEY_ID"'"][0]["revoked"]' py || fail "revoke request"
 "$BIN" logout > "$T/out" 2>&1 || fail "a second logout failed"
 grep -q "not logged in" "$T/out" || fail "second logout: $(cat "$T/out")"
-ok "logout revokes the key (DELETE seen, 204) and removes auth.yml; a second logout says there is nothing to do"
+ok "logout revokes the key (DELETE seen, 204; also from a group-readable auth.yml) and removes it; a second logout says there is nothing to do"
 
 # 14. Without auth.yml: heartbeat commands exit 2 ("login first"); a run
 #     pings (the slug needs no key) and does not push; --debug says why.
@@ -313,5 +318,59 @@ expect_rc 2 "$BIN" login --no-browser --auth-url http://example.com > /dev/null 
 grep -q "https" "$T/err" || fail "http auth URL: $(cat "$T/err")"
 expect_rc 2 env HOSTATLAS_API_URL=http://10.0.0.1 "$BIN" login --no-browser > /dev/null 2> "$T/err"
 ok "plain-http URLs to non-loopback hosts are refused (exit 2)"
+
+# 18. API errors of the heartbeat commands are exit 1 (2 is for local
+#     settings); a token answer that asking again cannot change ends the
+#     login at once.
+reset_fake; "$BIN" login --no-browser > /dev/null 2>&1 || fail "login for the error checks"
+reset_fake; switch '{"fail_status": 422, "fail_paths": ["/api/v1/heartbeats"]}'
+expect_rc 1 "$BIN" heartbeat new x > /dev/null 2> "$T/err"
+grep -q "injected 422" "$T/err" || fail "422 message: $(cat "$T/err")"
+expect_rc 1 "$BIN" heartbeat list > /dev/null 2> "$T/err"
+reset_fake; switch '{"fail_status": 400, "fail_paths": ["/oauth/token"], "fail_error": "invalid_grant", "fail_message": "the code is not known"}'
+t0=$(date +%s)
+expect_rc 1 "$BIN" login --no-browser > /dev/null 2> "$T/err"
+[ $(( $(date +%s) - t0 )) -lt 10 ] || fail "login kept polling after invalid_grant"
+grep -q "the code is not known" "$T/err" || fail "invalid_grant message: $(cat "$T/err")"
+grep -q '^api_key' "$AUTH" || fail "a failed login touched the existing auth.yml"
+ok "heartbeat commands exit 1 on API errors (422); login stops at once on invalid_grant, auth.yml untouched"
+
+# 19. SIGINT while the push hangs: the run ends within about a second,
+#     exit code unchanged, the run log spooled.
+reset_fake; switch '{"hang": true, "hang_paths": ["/api/v1/cli/backup-runs"]}'
+sleep 1
+"$BIN" --config "$T/c.yml" run > "$T/out" 2> "$T/err" &
+pid=$!
+for _ in $(seq 1 100); do
+  fake GET /_fake/requests | grep -q backup-runs && break; sleep 0.1
+done
+t0=$(date +%s.%N); kill -INT $pid
+set +e; wait $pid; rc=$?; set -e
+secs=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
+switch '{"hang": false}'
+[ "$rc" = 0 ] || fail "SIGINT during the push changed the exit code to $rc: $(cat "$T/err")"
+python3 -c "import sys; sys.exit(0 if $secs <= 2.5 else 1)" || fail "SIGINT during the push: ended after ${secs}s"
+python3 -c "
+import json; h = json.load(open('$(newest_log)'))['hostatlas']
+assert h['push']['outcome'] == 'spooled', h['push']" || fail "SIGINT during the push: not spooled"
+ok "SIGINT while the push hangs: ended ${secs}s after the signal, exit 0, run log spooled"
+
+# 20. SIGINT while the key is being minted: the key the server made is
+#     revoked again, nothing written.
+rm -f "$AUTH"
+reset_fake; switch '{"approve_after_polls": 1, "hang": true, "hang_paths": ["/api/v1/cli/api-keys"]}'
+"$BIN" login --no-browser > "$T/out" 2> "$T/err" &
+pid=$!
+for _ in $(seq 1 100); do
+  fake GET /_fake/requests | grep -q '"/api/v1/cli/api-keys"' && break; sleep 0.1
+done
+kill -INT $pid; sleep 0.5
+switch '{"hang": false}'  # the mint answers now: the key exists on the server
+set +e; wait $pid; rc=$?; set -e
+[ "$rc" = 1 ] || fail "SIGINT during the mint: exit $rc: $(cat "$T/err")"
+[ -z "$(ls -A "$(dirname "$AUTH")")" ] || fail "SIGINT during the mint left $(ls -A "$(dirname "$AUTH")")"
+PY='
+ks = state["keys"]; assert ks and ks[-1]["revoked"], ks  # the newest: minted while cancelled' py || fail "the minted key was not revoked"
+ok "SIGINT while the key is minted: exit 1, nothing written, the minted key revoked"
 
 echo "hostatlas: $CHECKS checks passed"
