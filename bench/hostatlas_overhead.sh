@@ -4,7 +4,7 @@
 # HostAtlas-aware against the local fake (auth.yml, heartbeat: slug check,
 # ping start, ping ok, run push). Prints the medians and the difference;
 # then one run with the fake hanging every request, against its documented
-# bound (docs/hostatlas.md: 30 s when the backup takes no time).
+# bound (docs/hostatlas.md: at most 35 s after the backup; 20 s measured).
 #
 # usage: bench/hostatlas_overhead.sh BINARY [RUNS]
 set -euo pipefail
@@ -59,4 +59,4 @@ PY
 curl -s -X POST --data '{"hang": true}' "$F/_fake/config" > /dev/null
 h=$(one "$W/aware.yml" "$W/auth/auth.yml")
 curl -s -X POST --data '{"hang": false}' "$F/_fake/config" > /dev/null
-python3 -c "print(f'API hanging: run took {$h:.1f} s (documented bound 30 s + the run)')"
+python3 -c "print(f'API hanging: run took {$h:.1f} s (documented bound: 35 s after the backup)')"

@@ -1,8 +1,12 @@
 #include "engine/sha256.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
-
 #include <immintrin.h>
+#define HAB_SHA_NI 1
+#else
+#define HAB_SHA_NI 0
+#endif
 
 #include <cstring>
 
@@ -24,6 +28,7 @@ alignas(16) constexpr uint32_t kK[64] = {
 constexpr uint32_t kInit[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
+#if HAB_SHA_NI
 // The SHA-NI block function (Intel SHA extensions): the state is kept as
 // ABEF/CDGH, each sha256rnds2 does two rounds, msg1/msg2 extend the schedule.
 // It hashes the same blocks into N states at once: the message schedule is
@@ -72,6 +77,14 @@ __attribute__((target("sha,sse4.1,ssse3"))) void BlocksNi(uint32_t* const (&stat
   }
 }
 
+#else
+// No SHA-NI on this architecture: Accelerated() is false, so no caller gets here.
+template <int N>
+void BlocksNi(uint32_t* const (&)[N], const uint8_t*, size_t) {
+  __builtin_unreachable();
+}
+#endif
+
 void BlocksNi(uint32_t* state, const uint8_t* data, size_t blocks) {
   uint32_t* const one[1] = {state};
   BlocksNi<1>(one, data, blocks);
@@ -83,6 +96,7 @@ bool Sha256::Accelerated() {
   // CPUID directly: clang 14 (the fuzz builds) does not know
   // __builtin_cpu_supports("sha"). SHA: leaf 7 EBX bit 29; SSE4.1: leaf 1
   // ECX bit 19.
+#if HAB_SHA_NI
   static const bool ni = [] {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || (c & (1u << 19)) == 0) return false;
@@ -90,6 +104,9 @@ bool Sha256::Accelerated() {
     return (b & (1u << 29)) != 0;
   }();
   return ni;
+#else
+  return false;  // libsodium's portable code (arm64 and others)
+#endif
 }
 
 Sha256::Sha256() : ni_(Accelerated()) {

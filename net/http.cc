@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -117,10 +118,30 @@ class CurlShare {
   absl::Mutex mu_[kLocks];
 };
 
+// The CA bundle when the config names none: $SSL_CERT_FILE, else
+// $CURL_CA_BUNDLE, else the first bundle that exists where distributions
+// keep it. The release binary's libcurl knows only Debian's path; a host
+// with another layout (Fedora, openSUSE, Alpine) must still verify TLS.
+std::string DefaultCaBundle() {
+  for (const char* env : {"SSL_CERT_FILE", "CURL_CA_BUNDLE"}) {
+    if (const char* v = std::getenv(env); v != nullptr && *v) return v;
+  }
+  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Arch
+                        "/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL
+                        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // RHEL 7+
+                        "/etc/ssl/ca-bundle.pem",                            // openSUSE
+                        "/etc/ssl/cert.pem"}) {                              // Alpine, macOS
+    if (::access(p, R_OK) == 0) return p;
+  }
+  return "";  // libcurl's built-in default
+}
+
 class CurlClient : public HttpClient {
  public:
   explicit CurlClient(HttpOptions o) : o_(std::move(o)) {
     if (o_.user_agent.empty()) o_.user_agent = DefaultUserAgent();
+    if (o_.ca_file.empty()) o_.ca_file = DefaultCaBundle();
+    if (const char* d = std::getenv("SSL_CERT_DIR"); d != nullptr && *d && ::access(d, R_OK | X_OK) == 0) ca_dir_ = d;
   }
 
   absl::StatusOr<HttpResponse> Do(const HttpRequest& r) override {
@@ -164,6 +185,7 @@ class CurlClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!o_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, o_.ca_file.c_str());
+    if (!ca_dir_.empty()) curl_easy_setopt(h, CURLOPT_CAPATH, ca_dir_.c_str());
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &ts);
@@ -229,6 +251,7 @@ class CurlClient : public HttpClient {
   }
 
   HttpOptions o_;
+  std::string ca_dir_;
   CurlShare share_;
 };
 

@@ -5,8 +5,10 @@
 // What every request gets:
 //  - connection, DNS and TLS-session reuse across requests and threads (a
 //    curl share object per client);
-//  - TLS verification always on (peer and host name); `ca_file` adds trust,
-//    nothing removes it; SSL_CERT_FILE / CURL_CA_BUNDLE select a bundle;
+//  - TLS verification always on (peer and host name); `ca_file` names the
+//    CA bundle, else $SSL_CERT_FILE, else $CURL_CA_BUNDLE, else the first
+//    of the distributions' usual bundle paths ($SSL_CERT_DIR adds a
+//    directory); nothing turns verification off;
 //  - https only, plain http only when the address curl connected to is a
 //    loopback address (checked on the live connection, after DNS: a name
 //    that resolves elsewhere is refused); no redirects followed;

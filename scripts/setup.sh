@@ -10,7 +10,12 @@ PKGS=(
   postgresql postgresql-client mariadb-server mariadb-client openssh-server openssh-client
 )
 missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# pkg:<arch> first: once arm64 is added (scripts/release.sh), a bare name
+# of a package installed for both architectures is ambiguous to dpkg -s.
+arch=$(dpkg --print-architecture)
+for p in "${PKGS[@]}"; do
+  dpkg -s "$p:$arch" >/dev/null 2>&1 || dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -3,6 +3,10 @@
 # as a static library against the system OpenSSL, once, and caches the result.
 #
 #   scripts/deps/libssh2.sh            # run as root; idempotent
+#   scripts/deps/libssh2.sh arm64      # cross build for ARCH (amd64|arm64) with Debian's
+#                                      # cross gcc and libssl-dev:ARCH (multiarch), for the
+#                                      # release build; installs into /opt/hab-deps/ARCH/libssh2-1.11.1
+#   scripts/deps/libssh2.sh --prefix [ARCH]   # print the install prefix and exit
 #
 # Result (the project's CMake uses these paths):
 #   /opt/hab-deps/libssh2-1.11.1/include/libssh2.h, libssh2_sftp.h, libssh2_publickey.h
@@ -28,6 +32,22 @@ CACHE=${HAB_DEPS_CACHE:-/var/cache/hab-deps}
 JOBS=${HAB_DEPS_JOBS:-2}
 # Anything that changes the build changes the stamp, so a stale install is rebuilt.
 CONFIG="libssh2 $VERSION $SUITE static openssl nozlib hidden v2"
+# ARCH (optional argument): the host's architecture builds as before; another
+# one (arm64 on amd64) is a cross build into its own prefix, lock and source dir.
+PRINT_PREFIX=0
+if [ "${1:-}" = --prefix ]; then PRINT_PREFIX=1; shift; fi
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${1:-${HAB_DEPS_ARCH:-$HOST_ARCH}}
+case $ARCH in amd64 | arm64) ;; *) echo "libssh2.sh: ERROR: unsupported ARCH '$ARCH' (amd64 or arm64)" >&2; exit 1 ;; esac
+LOCKNAME=libssh2
+SRC=$CACHE/src
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  PREFIX=$ROOT/$ARCH/libssh2-$VERSION
+  CONFIG="$CONFIG $ARCH"
+  LOCKNAME=libssh2-$ARCH
+  SRC=$CACHE/src-libssh2-$ARCH
+fi
+if [ "$PRINT_PREFIX" = 1 ]; then echo "$PREFIX"; exit 0; fi
 STAMP=$PREFIX/.hab-stamp
 
 # Fast path: a finished install exists.
@@ -41,13 +61,14 @@ die() { echo "libssh2.sh: ERROR: $*" >&2; exit 1; }
 
 mkdir -p "$CACHE"
 # One build at a time; re-check the stamp once we hold the lock.
-exec 9>"$CACHE/libssh2.lock"
+exec 9>"$CACHE/$LOCKNAME.lock"
 flock 9
 if [ -f "$STAMP" ] && [ "$(head -1 "$STAMP")" = "$CONFIG" ]; then
   echo "libssh2 $VERSION: already installed in $PREFIX"
   exit 0
 fi
 LOG=$CACHE/libssh2-$VERSION.log
+[ "$ARCH" = "$HOST_ARCH" ] || LOG=$CACHE/libssh2-$VERSION-$ARCH.log
 : > "$LOG"
 # Show the end of the log on any failure.
 trap 'rc=$?; if [ $rc -ne 0 ]; then echo "libssh2.sh: FAILED (rc $rc); last lines of $LOG:" >&2; tail -n 30 "$LOG" >&2; fi' EXIT
@@ -55,6 +76,15 @@ START=$(date +%s)
 
 # Build dependencies (minimal).
 DEPS=(build-essential cmake libssl-dev dpkg-dev debian-archive-keyring)
+CROSS=()
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_GNU_TYPE 2>/dev/null)
+  DEPS+=("gcc-$TRIPLET" "libssl-dev:$ARCH")
+  case $ARCH in
+    arm64) CROSS=(-DCMAKE_TOOLCHAIN_FILE="$(cd "$(dirname "$0")/../.." && pwd)/cmake/aarch64-toolchain.cmake") ;;
+    *) die "no cross toolchain file for $ARCH" ;;
+  esac
+fi
 missing=()
 for p in "${DEPS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -84,7 +114,6 @@ APTO=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$A/parts"
 apt-get "${APTO[@]}" -q --error-on=any update >>"$LOG" 2>&1 \
   || die "apt-get update of the private deb-src state failed (deb-src $URI $SUITE): cannot download the Debian source index; no network to the mirror?"
 
-SRC=$CACHE/src
 rm -rf "$SRC"; mkdir -p "$SRC"
 ( cd "$SRC" && apt-get "${APTO[@]}" -q source --download-only "libssh2/$SUITE" ) >>"$LOG" 2>&1 \
   || die "could not download the libssh2 source package from Debian $SUITE ($URI)"
@@ -104,9 +133,9 @@ dpkg-source --no-check -x "$DSC" "$SRC/tree" >>"$LOG" 2>&1 || die "dpkg-source -
 # never exported, so each copy stays separate.
 # CMAKE_DISABLE_FIND_PACKAGE_ZLIB: upstream links zlib with the OpenSSL backend
 # even when compression is off (nothing in libssh2.a uses it).
-CFLAGS_D="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS) -fvisibility=hidden"
+CFLAGS_D="$(DEB_HOST_ARCH=$ARCH dpkg-buildflags --get CFLAGS) $(DEB_HOST_ARCH=$ARCH dpkg-buildflags --get CPPFLAGS) -fvisibility=hidden"
 B=$SRC/build
-cmake -S "$SRC/tree" -B "$B" \
+cmake -S "$SRC/tree" -B "$B" "${CROSS[@]}" \
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="$CFLAGS_D" -DCMAKE_C_FLAGS_RELEASE=-DNDEBUG \
   -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON \
   -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
@@ -119,6 +148,7 @@ cmake --build "$B" -j "$JOBS" >>"$LOG" 2>&1 || die "build failed"
 
 # Install into a staging dir, then swap into place; the stamp is written last.
 STAGE=$CACHE/stage
+[ "$ARCH" = "$HOST_ARCH" ] || STAGE=$CACHE/stage-libssh2-$ARCH
 rm -rf "$STAGE"
 DESTDIR=$STAGE cmake --install "$B" >>"$LOG" 2>&1 || die "install failed"
 [ -f "$STAGE$PREFIX/lib/libssh2.a" ] && [ -f "$STAGE$PREFIX/include/libssh2.h" ] \
@@ -132,4 +162,4 @@ mv "$STAGE$PREFIX" "$PREFIX"
 rm -rf "$STAGE" "$B" "$SRC/tree"
 { echo "$CONFIG"; echo "source: $(basename "$DSC")"; date -u +%FT%TZ; } > "$STAMP.tmp"
 mv "$STAMP.tmp" "$STAMP"
-echo "libssh2 $VERSION: built from $(basename "$DSC") and installed in $PREFIX ($(( $(date +%s) - START )) s)"
+echo "libssh2 $VERSION${CROSS:+ ($ARCH)}: built from $(basename "$DSC") and installed in $PREFIX ($(( $(date +%s) - START )) s)"
