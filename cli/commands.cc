@@ -351,7 +351,16 @@ int CmdRun(const GlobalFlags& g, const std::vector<std::string>& args) {
       Out(absl::StrCat("dry run of ", config_path, ": nothing is written, nothing is pinged\n"));
       Out(absl::StrCat("pre-flight (", pf.checks().size(), " checks):\n", RenderChecks(pf, false)));
       if (plan.has_value()) {
-        Out(RenderOperatorPlan(spec, *plan, PreviewRetention(spec, pc, *plan)));
+        // Listing a destination that just failed its check would wait a
+        // second time for a server that does not answer.
+        bool dest_failed = false;
+        for (const auto& c : pf.checks()) {
+          dest_failed |= c.check == "destination" && c.outcome == PreflightCheck::Outcome::kFailed;
+        }
+        Out(RenderOperatorPlan(spec, *plan,
+                               dest_failed ? absl::StatusOr<std::vector<RetentionPreview>>(absl::UnavailableError(
+                                                 "not listed: the destination failed its pre-flight check"))
+                                           : PreviewRetention(spec, pc, *plan)));
         if (Debug()) Out(PrintPlanText(*plan));
       }
     }

@@ -208,7 +208,7 @@ void CheckDestination(const BackupSpec& spec, PlanContext& pc, const GraphPlan& 
   absl::Status st = (*dest)->Probe(/*create=*/!dry_run);
   for (const auto& w : (*dest)->TakeWarnings()) report.Warn("destination", subject, w);
   if (!st.ok()) {
-    report.Fail("destination", subject, absl::StrCat("not writable: ", st.message()));
+    report.Fail("destination", subject, std::string(st.message()));  // it names the step (host key, auth, write, ...)
     return;
   }
   report.Ok("destination", subject, dry_run ? "reachable, would accept writes (dry run: nothing created)"

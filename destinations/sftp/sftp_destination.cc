@@ -53,8 +53,38 @@ absl::StatusOr<LIBSSH2_SFTP_HANDLE*> OpenFile(SshConnection& c, const std::strin
   return h;
 }
 
+// Closes a handle without waiting for the answer (a reader that is done,
+// or a writer whose session is not trusted any more).
 void CloseQuietly(LIBSSH2_SFTP_HANDLE* h) {
+  if (h == nullptr) return;
   for (int i = 0; i < 20 && libssh2_sftp_close_handle(h) == LIBSSH2_ERROR_EAGAIN; ++i) ::usleep(5000);
+}
+
+// A second connection for cleaning up after a failed write: libssh2
+// keeps the failed session's pipelined writes (and maybe a half-sent
+// packet), and a new request on it waits for nothing (measured: a statvfs
+// after a full-disk write failure timed out). Not cancellable, short
+// bound: it exists to clean up, also after a signal.
+absl::StatusOr<std::unique_ptr<SshConnection>> CleanupConnection(const SshTarget& target) {
+  SshTarget t = target;
+  t.cancel = nullptr;
+  t.timeout_seconds = std::min(t.timeout_seconds, 5);
+  return SshConnection::Open(t);
+}
+
+// OpenSSH's sftp-server answers a write on a full disk with a bare
+// SSH_FX_FAILURE: ask the filesystem (statvfs@openssh.com) so the message
+// can say "no space".
+absl::Status DiagnoseWriteFailure(SshConnection& c, const std::string& path, absl::Status st) {
+  if (st.code() != absl::StatusCode::kInternal) return st;
+  LIBSSH2_SFTP_STATVFS vfs = {};
+  std::string dir = Dirname(path);
+  auto rc = c.Cleanup("statvfs", [&] { return libssh2_sftp_statvfs(c.sftp(), dir.c_str(), dir.size(), &vfs); });
+  if (!rc.ok() || *rc != 0) return st;
+  uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (free_bytes >= (1u << 20)) return st;
+  return absl::ResourceExhaustedError(absl::StrCat(st.message(), ": no space left on the server's disk (",
+                                                   free_bytes, " bytes free in ", dir, ")"));
 }
 
 class SftpWriter : public ObjectWriter {
@@ -71,7 +101,7 @@ class SftpWriter : public ObjectWriter {
       HAB_ASSIGN_OR_RETURN(long rc, c_->Call("write", [&] {
         return libssh2_sftp_write(h_, reinterpret_cast<const char*>(bytes.data()), bytes.size());
       }));
-      if (rc < 0) return c_->Error(absl::StrCat("write ", partial_), rc);
+      if (rc < 0) return Failed(c_->Error(absl::StrCat("write ", partial_), rc));
       bytes = bytes.subspan(static_cast<size_t>(rc));
       size_ += static_cast<uint64_t>(rc);
       c_->Keepalive();
@@ -93,25 +123,54 @@ class SftpWriter : public ObjectWriter {
   void Abort() noexcept override {
     if (committed_ || aborted_) return;
     aborted_ = true;
-    if (h_ != nullptr) CloseQuietly(h_);
-    h_ = nullptr;
-    // Best effort: if the server is gone, the next run sweeps the orphan.
-    (void)Unlink(*c_, partial_);
+    // Best effort, bounded and not cancelled (a signal is a reason to
+    // clean up): on this session while it is sound, after an SFTP failure
+    // on a fresh one; a session that timed out or lost its socket means
+    // the server is gone, and the next run sweeps the orphan.
+    SshConnection* c = c_.get();
+    if (failed_ && !c_->broken()) {
+      CloseQuietly(h_);
+      h_ = nullptr;
+      if (fresh_ == nullptr) {
+        if (auto f = CleanupConnection(c_->target()); f.ok()) fresh_ = std::move(*f);
+      }
+      c = fresh_.get();
+    } else if (h_ != nullptr) {
+      if (!c_->broken()) (void)c_->Cleanup("close", [&] { return libssh2_sftp_close_handle(h_); });
+      if (c_->broken()) CloseQuietly(h_);
+      h_ = nullptr;
+    }
+    if (c == nullptr || c->broken()) return;
+    (void)c->Cleanup("remove", [&] {
+      return libssh2_sftp_unlink_ex(c->sftp(), partial_.c_str(), static_cast<unsigned>(partial_.size()));
+    });
   }
 
  private:
+  // An SFTP-level failure of a write, fsync or close: this session is not
+  // used again (Abort cleans up on a fresh one); a failure that is a full
+  // disk says so.
+  absl::Status Failed(absl::Status st) {
+    failed_ = true;
+    if (st.code() != absl::StatusCode::kInternal || c_->broken()) return st;
+    if (fresh_ == nullptr) {
+      if (auto f = CleanupConnection(c_->target()); f.ok()) fresh_ = std::move(*f);
+    }
+    return fresh_ != nullptr ? DiagnoseWriteFailure(*fresh_, partial_, st) : st;
+  }
+
   absl::Status Finish() {
     // fsync@openssh.com where offered: the data is on the server's disk
     // before the name says the archive is there.
     HAB_ASSIGN_OR_RETURN(long rc, c_->Call("fsync", [&] { return libssh2_sftp_fsync(h_); }));
     if (rc != 0) {
       absl::Status st = c_->Error(absl::StrCat("fsync ", partial_), rc);
-      if (st.code() != absl::StatusCode::kUnimplemented) return st;
+      if (st.code() != absl::StatusCode::kUnimplemented) return Failed(st);
     }
     // Closing reports the last write errors (a full disk).
     HAB_ASSIGN_OR_RETURN(rc, c_->Call("close", [&] { return libssh2_sftp_close_handle(h_); }));
     h_ = nullptr;
-    if (rc != 0) return c_->Error(absl::StrCat("close ", partial_), rc);
+    if (rc != 0) return Failed(c_->Error(absl::StrCat("close ", partial_), rc));
     if (StatPath(*c_, final_).ok()) {
       return absl::AlreadyExistsError(absl::StrCat(final_, " already exists at ", c_->target().Describe(),
                                                     "; not replaced"));
@@ -137,7 +196,8 @@ class SftpWriter : public ObjectWriter {
   LIBSSH2_SFTP_HANDLE* h_;
   std::string final_, partial_;
   uint64_t size_ = 0;
-  bool committed_ = false, aborted_ = false;
+  bool committed_ = false, aborted_ = false, failed_ = false;
+  std::unique_ptr<SshConnection> fresh_;  // for cleaning up after an SFTP failure
 };
 
 class SftpReader : public ObjectReader {

@@ -20,7 +20,10 @@ class SftpConfig : public DestinationConfig {
   absl::StatusOr<std::unique_ptr<Destination>> Open(const DestinationOpenOptions& o) const override {
     SshTarget t = target_;
     t.cancel = o.cancel;
-    if (o.preflight) t.timeout_seconds = std::min(t.timeout_seconds, kPreflightTimeoutSeconds);
+    if (o.preflight && t.timeout_seconds > kPreflightTimeoutSeconds) {
+      t.timeout_seconds = kPreflightTimeoutSeconds;
+      t.preflight = true;
+    }
     return std::unique_ptr<Destination>(std::make_unique<SftpDestination>(std::move(t), o.root));
   }
   static constexpr int kPreflightTimeoutSeconds = 10;

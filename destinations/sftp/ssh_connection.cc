@@ -38,7 +38,7 @@ constexpr char kKex[] =
     "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
     "ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256";
 constexpr char kCiphers[] =
-    "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-ctr,aes192-ctr,"
     "aes128-ctr";
 constexpr char kMacs[] =
     "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
@@ -115,6 +115,46 @@ int KnownhostKeyBit(int hostkey_type) {
   }
 }
 
+// Reads one SSH wire string (uint32 length, bytes) from `in`.
+bool WireString(absl::string_view& in, absl::string_view& out) {
+  if (in.size() < 4) return false;
+  uint32_t n = (uint32_t{static_cast<unsigned char>(in[0])} << 24) | (uint32_t{static_cast<unsigned char>(in[1])} << 16) |
+               (uint32_t{static_cast<unsigned char>(in[2])} << 8) | uint32_t{static_cast<unsigned char>(in[3])};
+  if (in.size() - 4 < n) return false;
+  out = in.substr(4, n);
+  in.remove_prefix(4 + n);
+  return true;
+}
+
+// Why a known_hosts key blob is not a whole key of `type` ("" when it is):
+// a line whose key was cut short is still base64, and libssh2 would read it
+// as a key that never matches, which looks like a changed host key.
+std::string BadKeyBlob(absl::string_view type, absl::string_view blob) {
+  absl::string_view t, a, b;
+  if (!WireString(blob, t)) return "the key is cut short";
+  if (t != type) return absl::StrCat("the key inside is ", t.size() < 40 ? std::string(t) : "?", ", not ", type);
+  if (type == "ssh-ed25519") {
+    if (!WireString(blob, a) || a.size() != 32 || !blob.empty()) return "not a whole ed25519 key";
+    return "";
+  }
+  if (absl::StartsWith(type, "ecdsa-sha2-nistp")) {
+    absl::string_view curve = type.substr(11);
+    size_t point = curve == "nistp256" ? 65 : curve == "nistp384" ? 97 : curve == "nistp521" ? 133 : 0;
+    if (!WireString(blob, a) || a != curve || !WireString(blob, b) || b.size() != point || b[0] != 0x04 ||
+        !blob.empty()) {
+      return "not a whole ECDSA key";
+    }
+    return "";
+  }
+  if (type == "ssh-rsa") {
+    if (!WireString(blob, a) || a.empty() || !WireString(blob, b) || b.size() < 128 || !blob.empty()) {
+      return "not a whole RSA key";
+    }
+    return "";
+  }
+  return absl::StrCat("key type ", type, " is not supported (ed25519, ECDSA and RSA are)");
+}
+
 struct KnownHostsDeleter {
   void operator()(LIBSSH2_KNOWNHOSTS* k) const { libssh2_knownhost_free(k); }
 };
@@ -151,6 +191,12 @@ absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std:
       continue;
     }
     if (!HostFieldMatches(f[0], name)) continue;
+    if (std::string why = BadKeyBlob(f[1], probe); !why.empty()) {
+      // Only lines for this host: a type we do not support elsewhere in
+      // the file is none of our business.
+      out.warnings.push_back(absl::StrCat(path, ":", n, ": skipped: ", why));
+      continue;
+    }
     out.types.emplace_back(f[1]);
     out.lines.emplace_back(line);
   }
@@ -186,20 +232,21 @@ SshConnection::~SshConnection() {
   }
 }
 
-absl::Status SshConnection::Wait(const char* what, absl::Time deadline) {
+absl::Status SshConnection::Wait(const char* what, absl::Time deadline, bool cancellable) {
   int dirs = session_ != nullptr ? libssh2_session_block_directions(session_) : 0;
   short events = 0;
   if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND) events |= POLLIN;
   if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) events |= POLLOUT;
   if (events == 0) events = POLLIN | POLLOUT;
   while (true) {
-    if (target_.cancel != nullptr && target_.cancel->load()) {
+    if (cancellable && target_.cancel != nullptr && target_.cancel->load()) {
       return absl::CancelledError(absl::StrCat(what, " at ", target_.Describe(), ": cancelled"));
     }
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat(what, " at ", target_.Describe(), ": no answer for ",
-                                                      target_.timeout_seconds, " s (timeout_seconds)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " at ", target_.Describe(), ": no answer for ", target_.timeout_seconds, " s (",
+                       target_.preflight ? "the pre-flight bound" : "timeout_seconds", ")"));
     }
     struct pollfd p = {fd_.get(), events, 0};
     int ms = static_cast<int>(std::min<int64_t>(100, absl::ToInt64Milliseconds(left) + 1));
@@ -257,7 +304,7 @@ absl::Status SshConnection::Connect() {
       continue;
     }
     fd_ = std::move(fd);
-    absl::Status st = Wait("connect", deadline);
+    absl::Status st = Wait("connect", deadline, true);
     if (!st.ok()) {
       if (st.code() == absl::StatusCode::kCancelled) return st;
       last = std::string(st.message());
@@ -311,7 +358,8 @@ absl::Status SshConnection::VerifyHostKey(const KnownHostKeys& known) {
   std::unique_ptr<LIBSSH2_KNOWNHOSTS, KnownHostsDeleter> kh(libssh2_knownhost_init(session_));
   if (!kh) return absl::ResourceExhaustedError("libssh2_knownhost_init failed");
   for (const auto& line : known.lines) {
-    // Lines libssh2 cannot read were skipped (with a warning) by ReadKnownHosts' checks or here.
+    // ReadKnownHosts checked each key; a line libssh2 still cannot read is
+    // left out (that can make a match impossible, never a false one).
     (void)libssh2_knownhost_readline(kh.get(), line.data(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
   }
   struct libssh2_knownhost* found = nullptr;

@@ -22,6 +22,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -45,6 +46,7 @@ struct SshTarget {
   std::string password_file;
   std::string password_env;
   int timeout_seconds = 30;
+  bool preflight = false;  // timeout_seconds was capped to the pre-flight bound
   const std::atomic<bool>* cancel = nullptr;
   // "backup@host:22", for messages.
   std::string Describe() const;
@@ -79,13 +81,38 @@ class SshConnection {
   // int-returning calls), or the wait's failure (timeout, cancelled, socket).
   template <class F>
   absl::StatusOr<long> Call(const char* what, F op) {
-    absl::Time deadline = absl::Now() + absl::Seconds(target_.timeout_seconds);
+    return CallFor(what, op, absl::Seconds(target_.timeout_seconds), true);
+  }
+  // Cleanup after a failure or a signal (close, remove the .partial): not
+  // cancellable (a signal is why we clean up), bounded by `limit`, and not
+  // tried at all once the connection is known to be dead.
+  template <class F>
+  absl::StatusOr<long> Cleanup(const char* what, F op) {
+    if (broken_) return absl::UnavailableError(absl::StrCat(what, ": the connection is gone"));
+    return CallFor(what, op, std::min(absl::Seconds(target_.timeout_seconds), absl::Seconds(5)), false);
+  }
+  template <class F>
+  absl::StatusOr<long> CallFor(const char* what, F op, absl::Duration limit, bool cancellable) {
+    absl::Time deadline = absl::Now() + limit;
     while (true) {
       long rc = static_cast<long>(op());
-      if (rc != LIBSSH2_ERROR_EAGAIN) return rc;
-      if (absl::Status st = Wait(what, deadline); !st.ok()) return st;
+      if (rc != LIBSSH2_ERROR_EAGAIN) {
+        if (rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV ||
+            rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT) {
+          broken_ = true;
+        }
+        return rc;
+      }
+      if (absl::Status st = Wait(what, deadline, cancellable); !st.ok()) {
+        // A request half sent or unanswered: the session cannot be trusted
+        // with another one.
+        broken_ = true;
+        return st;
+      }
     }
   }
+  // A wait timed out, was cancelled or the socket failed.
+  bool broken() const { return broken_; }
   // The same for calls that return a pointer (NULL with EAGAIN: again).
   template <class T, class F>
   absl::StatusOr<T*> CallPtr(const char* what, F op) {
@@ -95,7 +122,10 @@ class SshConnection {
       if (p != nullptr) return p;
       int err = libssh2_session_last_errno(session_);
       if (err != LIBSSH2_ERROR_EAGAIN) return Error(what, err);
-      if (absl::Status st = Wait(what, deadline); !st.ok()) return st;
+      if (absl::Status st = Wait(what, deadline, true); !st.ok()) {
+        broken_ = true;
+        return st;
+      }
     }
   }
   // The status for a failed call: the SFTP status code where there is one
@@ -107,7 +137,7 @@ class SshConnection {
 
  private:
   explicit SshConnection(SshTarget t) : target_(std::move(t)) {}
-  absl::Status Wait(const char* what, absl::Time deadline);
+  absl::Status Wait(const char* what, absl::Time deadline, bool cancellable);
   absl::Status Connect();
   absl::Status Handshake(const KnownHostKeys& known);
   absl::Status VerifyHostKey(const KnownHostKeys& known);
@@ -118,6 +148,7 @@ class SshConnection {
   LIBSSH2_SESSION* session_ = nullptr;
   LIBSSH2_SFTP* sftp_ = nullptr;
   absl::Time next_keepalive_ = absl::InfinitePast();
+  bool broken_ = false;
 };
 
 }  // namespace hab

@@ -31,7 +31,7 @@ PREFIX=$ROOT/libssh2-$VERSION
 CACHE=${HAB_DEPS_CACHE:-/var/cache/hab-deps}
 JOBS=${HAB_DEPS_JOBS:-2}
 # Anything that changes the build changes the stamp, so a stale install is rebuilt.
-CONFIG="libssh2 $VERSION $SUITE static openssl nozlib hidden v2"
+CONFIG="libssh2 $VERSION $SUITE static openssl nozlib hidden bulk-encrypt v3"
 # ARCH (optional argument): the host's architecture builds as before; another
 # one (arm64 on amd64) is a cross build into its own prefix, lock and source dir.
 PRINT_PREFIX=0
@@ -123,6 +123,12 @@ DSC=$(ls "$SRC"/libssh2_"$VERSION"-*.dsc 2>/dev/null | head -1 || true)
 # Unpack and apply Debian's patches. apt already checked the files against the
 # signed Release file; dpkg-source's own signature check has no keyring here.
 dpkg-source --no-check -x "$DSC" "$SRC/tree" >>"$LOG" 2>&1 || die "dpkg-source -x $DSC failed"
+# Our one patch (patches/libssh2-bulk-encrypt.patch): a packet is encrypted
+# in up to three cipher calls, in place, instead of one call per 16-byte
+# block: the per-call overhead was most of an SFTP upload's CPU (2.2x slower
+# than OpenSSH's sftp on loopback). Same bytes on the wire.
+patch -d "$SRC/tree" -p1 --forward < "$(cd "$(dirname "$0")" && pwd)/patches/libssh2-bulk-encrypt.patch" >>"$LOG" 2>&1 \
+  || die "patches/libssh2-bulk-encrypt.patch does not apply"
 
 # Static build, system OpenSSL, no zlib/examples/tests/docs, Debian's hardening
 # flags (CMAKE_C_FLAGS_RELEASE emptied so nothing overrides their -O2).

@@ -21,7 +21,7 @@ t1=$(date +%s)
 BIN=$D/dist/backup/$VERSION/hostatlas-backup-linux-amd64
 [ -x "$BIN" ] || { echo "tests/release/ci.sh: no $BIN" >&2; exit 1; }
 "$BIN" version | grep -q "^hostatlas-backup $VERSION " || { echo "release binary: $("$BIN" version)" >&2; exit 1; }
-for t in backup_restore failures lifecycle hardening hostatlas; do
+for t in backup_restore failures lifecycle hardening hostatlas sftp; do
   echo "== e2e $t with the release binary"
   bash "tests/e2e/$t.sh" "$BIN"
 done
