@@ -5,10 +5,11 @@
 #        our `run` (sftp destination)  vs
 #        tar -cf - DIR | zstd -3 -T0 | age -r R | ssh ... 'cat > F.partial && mv F.partial F'
 #   2. upload alone, a 2 GiB random file:
-#        our `run` backing it up (APPROXIMATION of our SFTP writer alone: tar,
-#        zstd (stores incompressible chunks) and age are in the path too)  vs
-#        sftp -b (put)  and, for reference, cat F | ssh ... 'cat > F' and our
-#        `run` to a local destination (the same pipeline without SFTP)
+#        our SFTP writer alone (bench/sftp_write_bench: SftpDestination,
+#        4 MiB writes, commit)  vs  sftp -b (put); for reference, cat F | ssh
+#        ... 'cat > F', our `run` backing the file up to the same server
+#        (tar, zstd storing, age, SHA-256 and the writer), and that run to a
+#        local destination (the same pipeline without SFTP)
 #   3. restore of our newest archive of each data set:
 #        our `restore --to`  vs  ssh ... cat F | age -d | zstd -d | tar -x
 # Prints medians, ratios (shell/ours: > 1 means ours is faster) and our
@@ -32,6 +33,10 @@ D=$W/ssh
 trap 'bash "$SSHD" stop "$D" >/dev/null 2>&1 || true; rm -rf "$W"' EXIT
 # A copy of the binary: the build folder may be rebuilt while we measure.
 cp "$BIN0" "$W/hab"; BIN=$W/hab
+# The SFTP writer alone (bench/sftp_write_bench.cc, built beside the binary).
+WB0=$(dirname "$BIN0")/sftp_write_bench
+[ -x "$WB0" ] || { echo "no $WB0 (ninja -C build sftp_write_bench)" >&2; exit 2; }
+cp "$WB0" "$W/wb"; WB=$W/wb
 export HOSTATLAS_BACKUP_LOG_DIR=$W/logs XDG_RUNTIME_DIR=$W HOSTATLAS_BACKUP_LOCK_DIR=$W/lock
 mkdir -m 0700 "$W/lock"
 P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -112,18 +117,19 @@ for set in tree bigfile; do
 done
 
 # ---------------------------------------------------------------------------
-# 2. Upload alone: a random file (incompressible: zstd stores it, age is
-# cheap), so our backup of it approximates our SFTP writer's speed.
+# 2. Upload alone: a random file through our SFTP writer alone and through
+# sftp put; our whole run of it and the shell's ssh cat for reference.
 mkdir -p "$W/rand"; head -c "$RAND_SIZE" /dev/urandom > "$W/rand/rand.bin"
 rbytes=$(stat -c %s "$W/rand/rand.bin")
 config rand "$W/rand"; config rand-local "$W/rand"
-: > "$W/u-ours"; : > "$W/u-sftp"; : > "$W/u-ssh"; : > "$W/u-local"
+: > "$W/u-ours"; : > "$W/u-sftp"; : > "$W/u-ssh"; : > "$W/u-local"; : > "$W/u-writer"
 for i in $(seq 1 "$RUNS"); do
-  order="ours sftp ssh local"; [ $((i % 3)) = 2 ] && order="sftp ssh local ours"; [ $((i % 3)) = 0 ] && order="ssh local ours sftp"
+  order="writer sftp ours ssh local"; [ $((i % 3)) = 2 ] && order="sftp writer ssh local ours"; [ $((i % 3)) = 0 ] && order="ssh local ours sftp writer"
   for side in $order; do
     rm -rf "$W/ours/rand" "$W/ours/rand-local" "$W/shell/rand"; mkdir -p "$W/shell/rand"; sync
     case $side in
       ours) timed "$W/u-ours" "$BIN" --config "$W/rand.yml" run;;
+      writer) timed "$W/u-writer" "$WB" 127.0.0.1 "$P" root "$D/client_ed25519" "$D/known_hosts" "$W/shell/rand" "$W/rand/rand.bin";;
       local) timed "$W/u-local" "$BIN" --config "$W/rand-local.yml" run;;
       sftp) timed "$W/u-sftp" bash -c "echo 'put $W/rand/rand.bin $W/shell/rand/rand.bin' | sftp -q -F '$D/ssh_config' -b - hab";;
       ssh)  timed "$W/u-ssh" bash -c "cat '$W/rand/rand.bin' | ${SSH[*]} 'cat > $W/shell/rand/rand.bin'";;
@@ -131,14 +137,15 @@ for i in $(seq 1 "$RUNS"); do
   done
 done
 rm -rf "$W/ours/rand" "$W/ours/rand-local" "$W/shell/rand" "$W/rand"
-uo=$(col u-ours 1); us=$(col u-sftp 1); uh=$(col u-ssh 1); ul=$(col u-local 1)
+uo=$(col u-ours 1); us=$(col u-sftp 1); uh=$(col u-ssh 1); ul=$(col u-local 1); uw=$(col u-writer 1)
 urss=$(cut -d' ' -f2 "$W/u-ours" | sort -n | tail -1)
 echo
 echo "== upload alone: $rbytes random bytes"
-printf "ours (backup of the random file: tar+zstd-store+age+SFTP write, an APPROXIMATION of the writer alone) %.2fs (%.0f MB/s), peak RSS %d MiB\n" \
+printf "our SFTP writer alone %.2fs (%.0f MB/s)   sftp -b put %.2fs (%.0f MB/s)   ours/sftp speed %.2fx (goal >= 0.9x)\n" \
+  "$uw" "$(mbs "$rbytes" "$uw")" "$us" "$(mbs "$rbytes" "$us")" "$(echo "$us / $uw" | bc -l)"
+printf "reference: our run of the file to the server (tar+zstd-store+age+SHA-256+writer) %.2fs (%.0f MB/s), peak RSS %d MiB\n" \
   "$uo" "$(mbs "$rbytes" "$uo")" $((urss / 1024))
-printf "sftp -b put %.2fs (%.0f MB/s)   sftp/ours %.2fx\n" "$us" "$(mbs "$rbytes" "$us")" "$(echo "$us / $uo" | bc -l)"
 printf "reference: cat | ssh 'cat > F' %.2fs (%.0f MB/s)   ssh/ours %.2fx\n" "$uh" "$(mbs "$rbytes" "$uh")" "$(echo "$uh / $uo" | bc -l)"
 printf "reference: our run to a local destination (same pipeline, no SFTP) %.2fs (%.0f MB/s)\n" "$ul" "$(mbs "$rbytes" "$ul")"
-echo "runs (wall s): ours $(cut -d' ' -f1 "$W/u-ours" | paste -sd' ') | sftp $(cut -d' ' -f1 "$W/u-sftp" | paste -sd' ') | ssh $(cut -d' ' -f1 "$W/u-ssh" | paste -sd' ') | local $(cut -d' ' -f1 "$W/u-local" | paste -sd' ')"
+echo "runs (wall s): writer $(cut -d' ' -f1 "$W/u-writer" | paste -sd' ') | run $(cut -d' ' -f1 "$W/u-ours" | paste -sd' ') | sftp $(cut -d' ' -f1 "$W/u-sftp" | paste -sd' ') | ssh $(cut -d' ' -f1 "$W/u-ssh" | paste -sd' ') | local $(cut -d' ' -f1 "$W/u-local" | paste -sd' ')"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
