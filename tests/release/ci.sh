@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 VERSION=$(sed -n 's/^project(hostatlas_backup VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 [ -n "$VERSION" ] || { echo "tests/release/ci.sh: no VERSION in CMakeLists.txt" >&2; exit 1; }
 D=$(mktemp -d /var/tmp/hab-release-ci.XXXXXX)
+chmod 0755 "$D"  # the non-root e2e checks run the binary as another user
 trap 'rm -rf "$D"' EXIT
 t0=$(date +%s)
 HAB_DIST=$D/dist bash scripts/release.sh "$VERSION" --arch all
