@@ -243,7 +243,7 @@ absl::Status SftpMakeDirs(SshConnection& c, const std::string& path) {
 }
 
 std::string SftpDestination::Describe() const {
-  return absl::StrCat("sftp:", target_.user, "@", target_.host, ":", target_.port, root_.empty() || root_[0] != '/' ? "~/" : "", root_);
+  return target_.Location(root_);
 }
 
 std::string SftpDestination::Path(const std::string& key) const {

@@ -13,8 +13,7 @@ class SftpConfig : public DestinationConfig {
   absl::string_view type() const override { return "sftp"; }
   const std::string& root_template() const override { return path_; }
   std::string Describe(const std::string& root) const override {
-    return absl::StrCat("sftp:", target_.user, "@", target_.host, ":", target_.port,
-                        root.empty() || root[0] != '/' ? "~/" : "", root);
+    return target_.Location(root);
   }
   std::string CommitProtocol() const override { return ".partial+posix-rename"; }
   absl::StatusOr<std::unique_ptr<Destination>> Open(const DestinationOpenOptions& o) const override {

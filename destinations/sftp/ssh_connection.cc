@@ -169,6 +169,12 @@ struct Secret {
 
 std::string SshTarget::Describe() const { return absl::StrCat(user, "@", host, ":", port); }
 
+std::string SshTarget::Location(const std::string& root) const {
+  bool v6 = host.find(':') != std::string::npos;
+  return absl::StrCat("sftp://", user, "@", v6 ? "[" : "", host, v6 ? "]" : "", ":", port,
+                      !root.empty() && root[0] == '/' ? "" : "/~/", root);
+}
+
 absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std::string& host, int port) {
   auto text = ReadFile(path, 4 << 20);
   if (!text.ok()) return absl::FailedPreconditionError(absl::StrCat("known_hosts_file: ", text.status().message()));

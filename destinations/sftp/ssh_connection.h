@@ -50,6 +50,10 @@ struct SshTarget {
   const std::atomic<bool>* cancel = nullptr;
   // "backup@host:22", for messages.
   std::string Describe() const;
+  // The folder `root` on this server as an sftp URL, for the plan, status
+  // and list: "sftp://backup@host:22/srv/backups", and "/~/" before a
+  // path relative to the login folder ("sftp://backup@host:22/~/backups").
+  std::string Location(const std::string& root) const;
 };
 
 // What known_hosts holds for one host:port.

@@ -94,10 +94,10 @@ accepted root ED25519 "$D/client_ed25519" || fail "the server did not log an ed2
 ok "3 runs as root (ed25519 key), deep verification: keep_last 2 leaves the 2 newest, nothing else (no .partial, no probe)"
 
 "$BIN" --config "$T/main.yml" status >"$T/status" 2>&1 || fail "status: $(cat "$T/status")"
-grep -qx "destination: sftp:root@127.0.0.1:$P$RR/$HOST" "$T/status" || fail "status destination: $(cat "$T/status")"
+grep -qx "destination: sftp://root@127.0.0.1:$P$RR/$HOST" "$T/status" || fail "status destination: $(cat "$T/status")"
 grep -q "^  tree: 2 archives, .* newest ${names[2]}$" "$T/status" || fail "status snapshot: $(cat "$T/status")"
 "$BIN" --config "$T/main.yml" list >"$T/list" 2>&1 || fail "list: $(cat "$T/list")"
-grep -qx "destination: sftp:root@127.0.0.1:$P$RR/$HOST" "$T/list" && grep -qx "tree (2 archives)" "$T/list" \
+grep -qx "destination: sftp://root@127.0.0.1:$P$RR/$HOST" "$T/list" && grep -qx "tree (2 archives)" "$T/list" \
   && grep -q " ${names[1]}$" "$T/list" && grep -q " ${names[2]}$" "$T/list" || fail "list: $(cat "$T/list")"
 ok "status and list show the SFTP destination and its 2 archives"
 
@@ -175,7 +175,7 @@ case "$k" in "$d0"/hostatlas-backup-tree-*|"$(date -u +%F)"/hostatlas-backup-tre
 [ -f "$D/home/habsftp/$HOST/$k" ] || fail "no archive under habsftp's home: $(find "$D/home/habsftp")"
 "$BIN" --config "$T/pwf.yml" list >"$T/list" 2>&1 || fail "list as habsftp: $(cat "$T/list")"
 cat "$T/list" >> "$T/pwout"
-grep -q "destination: sftp:habsftp@127.0.0.1:$P" "$T/list" && grep -q " $k$" "$T/list" || fail "list as habsftp: $(cat "$T/list")"
+grep -q "destination: sftp://habsftp@127.0.0.1:$P/~/" "$T/list" && grep -q " $k$" "$T/list" || fail "list as habsftp: $(cat "$T/list")"
 sleep 1.1
 sftp_config "$T/pwe.yml" habsftp "{{ hostname }}/{{ date }}" "password_env: HAB_TEST_SFTP_PW"
 HAB_TEST_SFTP_PW=$PW "$BIN" --config "$T/pwe.yml" run >>"$T/pwout" 2>&1 || fail "password_env: $(cat "$T/pwout")"
@@ -345,7 +345,7 @@ mkdir "$T/full"; mount -t tmpfs -o size=8m tmpfs "$T/full"
 head -c 20000000 /dev/urandom > "$T/big20.bin"; mkdir "$T/src20"; mv "$T/big20.bin" "$T/src20/"
 SRC=$T/src20 sftp_config "$T/full.yml" root "$T/full" "$ED" "timeout_seconds: 5"
 expect_rc 2 "$BIN" --config "$T/full.yml" run >/dev/null 2>"$T/err"
-grep -q "pre-flight: free space: destination sftp:root@127.0.0.1:$P$T/full has [0-9.]* GiB free, needs [0-9.]* GiB" "$T/err" \
+grep -q "pre-flight: free space: destination sftp://root@127.0.0.1:$P$T/full has [0-9.]* GiB free, needs [0-9.]* GiB" "$T/err" \
   || fail "small tmpfs: $(cat "$T/err")"
 [ -z "$(ls -A "$T/full")" ] || fail "small tmpfs: $(ls -la "$T/full")"
 umount "$T/full"
@@ -393,7 +393,7 @@ ok "SIGTERM while waiting on the silent server: exit 2 after $took s, cancelled"
 # 7. A dry run touches nothing: a path under folders that do not exist.
 sftp_config "$T/dry.yml" root "$T/not/yet/there/{{ hostname }}" "$ED"
 "$BIN" --config "$T/dry.yml" run --dry-run >"$T/out" 2>"$T/err" || fail "dry run: $(cat "$T/err")"
-grep -q "destination: sftp:root@127.0.0.1:$P$T/not/yet/there/$HOST: reachable" "$T/out" || fail "dry run: $(cat "$T/out")"
+grep -q "destination: sftp://root@127.0.0.1:$P$T/not/yet/there/$HOST: reachable" "$T/out" || fail "dry run: $(cat "$T/out")"
 [ ! -e "$T/not" ] || fail "the dry run created $(find "$T/not")"
 sftp_config "$T/dry2.yml" habsftp "not/yet/{{ hostname }}" "password_file: $D/password"
 "$BIN" --config "$T/dry2.yml" run --dry-run >/dev/null 2>"$T/err" || fail "dry run as habsftp: $(cat "$T/err")"
