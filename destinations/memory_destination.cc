@@ -112,8 +112,7 @@ class MemoryDestination : public Destination {
     absl::MutexLock lock(&s_->mu);
     std::vector<ObjectInfo> out;
     for (const auto& [id, o] : s_->pending) {
-      std::string name = o.key.substr(o.key.rfind('/') == std::string::npos ? 0 : o.key.rfind('/') + 1);
-      if (o.mtime_unix < f.before_unix && f.ours && f.ours(name)) out.push_back(o);
+      if (o.mtime_unix < f.before_unix && f.ours && f.ours(o.key)) out.push_back(o);
     }
     return out;
   }

@@ -38,12 +38,13 @@ std::vector<Token> Tokenize(absl::string_view s, std::string* error) {
   return out;
 }
 
+// A real date in {{ date }}'s form: "2026-13-45" is not one of ours.
 bool IsDate(absl::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) return false;
   }
-  return true;
+  return ValidDateUtc(s);
 }
 
 // One folder component against one template component.

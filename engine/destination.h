@@ -74,10 +74,10 @@ struct ReadOptions {
 };
 
 // Leftovers of interrupted runs: our temporary files (".partial") or open
-// multipart uploads whose final name `ours` accepts, started before
-// `before_unix`.
+// multipart uploads whose final key (relative to the root, folders
+// included) `ours` accepts, started before `before_unix`.
 struct OrphanFilter {
-  std::function<bool(absl::string_view final_name)> ours;
+  std::function<bool(absl::string_view final_key)> ours;
   int64_t before_unix = 0;
 };
 

@@ -141,4 +141,20 @@ std::string Rfc3339Utc(int64_t t) { return FormatUtc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string CompactUtc(int64_t t) { return FormatUtc(t, "%Y%m%dT%H%M%SZ"); }
 std::string DateUtc(int64_t t) { return FormatUtc(t, "%Y-%m-%d"); }
 
+namespace {
+// Parses `s` with `format` (digits only where the format has numbers) and
+// checks the round trip: strptime alone accepts day 31 in any month.
+bool RoundTrips(absl::string_view s, const char* format) {
+  std::string text(s);
+  struct tm tm = {};
+  const char* end = ::strptime(text.c_str(), format, &tm);
+  if (end == nullptr || *end != '\0') return false;
+  time_t t = ::timegm(&tm);
+  return FormatUtc(static_cast<int64_t>(t), format) == text;
+}
+}  // namespace
+
+bool ValidCompactUtc(absl::string_view s) { return s.size() == 16 && RoundTrips(s, "%Y%m%dT%H%M%SZ"); }
+bool ValidDateUtc(absl::string_view s) { return s.size() == 10 && RoundTrips(s, "%Y-%m-%d"); }
+
 }  // namespace hab

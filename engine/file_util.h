@@ -37,5 +37,9 @@ std::string Basename(const std::string& path);
 std::string Rfc3339Utc(int64_t unix_seconds);
 std::string CompactUtc(int64_t unix_seconds);
 std::string DateUtc(int64_t unix_seconds);
+// True when `s` is exactly what CompactUtc / DateUtc give for some time: a
+// real date and time (no month 13, no February 30, no 25:00).
+bool ValidCompactUtc(absl::string_view s);
+bool ValidDateUtc(absl::string_view s);
 
 }  // namespace hab

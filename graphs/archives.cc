@@ -36,6 +36,7 @@ std::optional<ParsedArchiveName> ParseArchiveName(const std::string& name) {
     bool ok = i == 8 ? c == 'T' : i == 15 ? c == 'Z' : absl::ascii_isdigit(static_cast<unsigned char>(c));
     if (!ok) return std::nullopt;
   }
+  if (!ValidCompactUtc(p.timestamp)) return std::nullopt;  // a real time: no month 13, no 25:00
   p.source = mid.substr(0, mid.size() - 17);
   if (!ValidSourceName(p.source)) return std::nullopt;
   return p;
@@ -73,6 +74,31 @@ absl::StatusOr<std::vector<ArchiveRef>> ListArchives(Destination& dest, const Ar
     return a.name.timestamp != b.name.timestamp ? a.name.timestamp < b.name.timestamp : a.key < b.key;
   });
   return out;
+}
+
+bool IsArchiveOf(const ParsedArchiveName& name, const SourceConfig& source) {
+  return name.source == source.name() && name.ext == source.kind().extension();
+}
+
+const SourceConfig* SourceOf(const ParsedArchiveName& name,
+                             const std::vector<std::shared_ptr<const SourceConfig>>& sources) {
+  for (const auto& s : sources) {
+    if (IsArchiveOf(name, *s)) return s.get();
+  }
+  return nullptr;
+}
+
+bool IsKeyOf(absl::string_view key, const ArchiveLocation& where,
+             const std::vector<std::shared_ptr<const SourceConfig>>& sources) {
+  std::string k(key);
+  std::string folder = k.find('/') == std::string::npos ? "" : Dirname(k);
+  if (!FolderMatches(where.dated, folder, where.hostname)) return false;
+  auto p = ParseArchiveName(Basename(k));
+  return p.has_value() && SourceOf(*p, sources) != nullptr;
+}
+
+bool DatedInTheFuture(const ParsedArchiveName& name, int64_t now_unix) {
+  return name.timestamp > CompactUtc(now_unix + kFutureSlackSeconds);  // fixed width: compares as time
 }
 
 }  // namespace hab

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "destinations/destination_kind.h"
 #include "engine/destination.h"
+#include "sources/source_kind.h"
 
 namespace hab {
 
@@ -54,5 +55,27 @@ struct ArchiveRef {
 // Every archive at the destination under the location's root whose folder
 // matches its dated part, oldest first (by timestamp, then key).
 absl::StatusOr<std::vector<ArchiveRef>> ListArchives(Destination& dest, const ArchiveLocation& where);
+
+// An archive of this configured source: its name and its kind's archive
+// extension (a files source "app" never counts, prunes or restores the
+// dumps of a database source "app" of another config at the same path).
+bool IsArchiveOf(const ParsedArchiveName& name, const SourceConfig& source);
+// A key (relative to the root) that this config's run would write: a
+// folder that matches the location's dated part (this host's, with
+// {{ hostname }}) and an archive of one of `sources`. What leftovers may
+// be swept: another host's folder is never touched.
+bool IsKeyOf(absl::string_view key, const ArchiveLocation& where,
+             const std::vector<std::shared_ptr<const SourceConfig>>& sources);
+// The configured source an archive belongs to (nullptr: none).
+const SourceConfig* SourceOf(const ParsedArchiveName& name,
+                             const std::vector<std::shared_ptr<const SourceConfig>>& sources);
+
+// An archive whose name is dated more than kFutureSlackSeconds after
+// `now_unix`: written while the clock was ahead, or a name planted in a
+// shared folder. Retention neither counts nor deletes it, restore and
+// verify do not take it for the newest (it can still be named with
+// --from); each says so.
+constexpr int64_t kFutureSlackSeconds = 300;
+bool DatedInTheFuture(const ParsedArchiveName& name, int64_t now_unix);
 
 }  // namespace hab

@@ -183,12 +183,10 @@ void CheckSharedDestination(const BackupSpec& spec, const PlanContext& pc, const
   auto listed = ListArchives(dest, plan.location);
   auto dir = RunLog::Directory();
   if (!listed.ok() || !dir.ok()) return;
-  std::set<std::string> names;
-  for (const auto& s : spec.sources) names.insert(s->name());
   std::set<std::string> mine = ArchivesWrittenBy(*dir, pc.hostname);
   std::vector<std::string> foreign;
   for (const auto& a : *listed) {
-    if (names.count(a.name.source) && !mine.count(Basename(a.key))) foreign.push_back(a.key);
+    if (SourceOf(a.name, spec.sources) != nullptr && !mine.count(Basename(a.key))) foreign.push_back(a.key);
   }
   if (foreign.empty()) return;
   report.Warn("destination", plan.destination,
@@ -276,7 +274,15 @@ SourceResult FailedSource(const PlanBranch& b, absl::Status status) {
 
 // keep_last per source, counted across every dated folder; the archive
 // just written is never a candidate, and a failed source deletes nothing.
-void ApplyRetention(const BackupSpec& spec, Destination& dest, const GraphPlan& plan, BackupResult& result) {
+const SourceConfig* FindSource(const BackupSpec& spec, const std::string& name) {
+  for (const auto& s : spec.sources) {
+    if (s->name() == name) return s.get();
+  }
+  return nullptr;
+}
+
+void ApplyRetention(const BackupSpec& spec, const PlanContext& pc, Destination& dest, const GraphPlan& plan,
+                    BackupResult& result) {
   if (spec.keep_last <= 0) return;
   auto listed = ListArchives(dest, plan.location);
   if (!listed.ok()) {
@@ -287,9 +293,17 @@ void ApplyRetention(const BackupSpec& spec, Destination& dest, const GraphPlan& 
   }
   for (auto& r : result.sources) {
     if (!r.status.ok()) continue;
+    const SourceConfig* source = FindSource(spec, r.name);
+    if (source == nullptr) continue;
     std::vector<const ArchiveRef*> mine;  // oldest first
     for (const auto& a : *listed) {
-      if (a.name.source == r.name) mine.push_back(&a);
+      if (!IsArchiveOf(a.name, *source)) continue;
+      if (DatedInTheFuture(a.name, pc.now_unix)) {
+        r.warnings.push_back(absl::StrCat("retention: ", a.key, " is dated in the future (a clock that was ahead,"
+                                          " or a name planted in a shared folder): not counted, not deleted"));
+        continue;
+      }
+      mine.push_back(&a);
     }
     if (mine.size() <= static_cast<size_t>(spec.keep_last)) continue;
     size_t excess = mine.size() - static_cast<size_t>(spec.keep_last);
@@ -312,14 +326,10 @@ void ApplyRetention(const BackupSpec& spec, Destination& dest, const GraphPlan& 
 // and the source names and is writing right now.
 constexpr int64_t kOrphanStaleSeconds = 600;
 
-void SweepOrphans(const BackupSpec& spec, const PlanContext& pc, Destination& dest, BackupResult& result) {
-  std::set<std::string> names;
-  for (const auto& s : spec.sources) names.insert(s->name());
+void SweepOrphans(const BackupSpec& spec, const PlanContext& pc, const GraphPlan& plan, Destination& dest,
+                  BackupResult& result) {
   OrphanFilter f;
-  f.ours = [&names](absl::string_view final_name) {
-    auto p = ParseArchiveName(std::string(final_name));
-    return p.has_value() && names.count(p->source) > 0;
-  };
+  f.ours = [&spec, &plan](absl::string_view final_key) { return IsKeyOf(final_key, plan.location, spec.sources); };
   f.before_unix = pc.now_unix - kOrphanStaleSeconds;
   auto orphans = dest.ListOrphans(f);
   if (!orphans.ok()) {
@@ -347,9 +357,12 @@ absl::StatusOr<std::vector<RetentionPreview>> PreviewRetention(const BackupSpec&
   for (const auto& b : plan.branches) {
     RetentionPreview p;
     p.source = b.source;
+    const SourceConfig* source = FindSource(spec, b.source);
     std::vector<const ArchiveRef*> mine;
     for (const auto& a : listed) {
-      if (a.name.source == b.source) mine.push_back(&a);
+      if (source != nullptr && IsArchiveOf(a.name, *source) && !DatedInTheFuture(a.name, pc.now_unix)) {
+        mine.push_back(&a);
+      }
     }
     p.existing = mine.size();
     // After this run there is one more; the oldest beyond keep_last go.
@@ -373,7 +386,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const Grap
     return result;
   }
   std::unique_ptr<Destination> dest = std::move(*dest_or);
-  SweepOrphans(spec, pc, *dest, result);
+  SweepOrphans(spec, pc, plan, *dest, result);
   MemoryBudget budget(spec.memory_limit);
   RuntimeContext rc;
   rc.spec = &spec;
@@ -414,7 +427,7 @@ BackupResult RunBackup(const BackupSpec& spec, const PlanContext& pc, const Grap
     if (r.verification == "ok" && s.kind().verify_count_is_members()) r.members = out.verify->count;
     result.sources.push_back(std::move(r));
   }
-  ApplyRetention(spec, *dest, plan, result);
+  ApplyRetention(spec, pc, *dest, plan, result);
   return result;
 }
 

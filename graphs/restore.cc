@@ -47,31 +47,49 @@ size_t CommonPrefix(const std::string& a, const std::string& b) {
 }
 
 // The archives to work on: `from`, the newest per configured source, or all.
-absl::StatusOr<std::vector<ArchiveRef>> Select(const BackupSpec& spec, Destination& dest,
-                                               const ArchiveLocation& where, const RestoreOptions& o) {
+// Archives dated in the future are not taken for the newest; `future`
+// gets a warning per source for each one passed over.
+absl::StatusOr<std::vector<ArchiveRef>> Select(const BackupSpec& spec, const PlanContext& pc, Destination& dest,
+                                               const ArchiveLocation& where, const RestoreOptions& o,
+                                               std::map<std::string, std::vector<std::string>>& future) {
   HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> archives, ListArchives(dest, where));
   if (!o.from_key.empty()) {
     HAB_ASSIGN_OR_RETURN(ArchiveRef one, ResolveArchive(archives, where, o.from_key));
     return std::vector<ArchiveRef>{std::move(one)};
   }
-  std::set<std::string> configured;
-  for (const auto& s : spec.sources) configured.insert(s->name());
   std::map<std::string, ArchiveRef> newest;
   std::vector<ArchiveRef> out;
   for (auto& a : archives) {  // oldest first
-    if (!configured.count(a.name.source)) continue;
+    // Only this config's sources, each with its kind's archives: a files
+    // source "app" never restores a database dump named "app".
+    if (SourceOf(a.name, spec.sources) == nullptr) continue;
     if (o.all) {
       out.push_back(a);
+    } else if (DatedInTheFuture(a.name, pc.now_unix)) {
+      future[a.name.source].push_back(absl::StrCat(
+          "passed over ", a.key, ": dated in the future (a clock that was ahead, or a name planted in a shared"
+          " folder); name it with --from to use it"));
     } else {
       newest[a.name.source] = a;
     }
   }
   for (auto& [_, a] : newest) out.push_back(std::move(a));
   if (out.empty()) {
+    std::string passed;
+    for (const auto& [_, w] : future) passed = absl::StrCat(passed, "\n", absl::StrJoin(w, "\n"));
     return absl::NotFoundError(absl::StrCat("no archives of the configured sources at ", dest.Describe(),
-                                            where.dated.empty() ? "" : absl::StrCat(" (in folders ", where.dated, ")")));
+                                            where.dated.empty() ? "" : absl::StrCat(" (in folders ", where.dated, ")"),
+                                            passed));
   }
   return out;
+}
+
+void AddSelectWarnings(std::vector<RestoreItem>& items, const std::map<std::string, std::vector<std::string>>& future) {
+  for (auto& item : items) {
+    auto it = future.find(item.source);
+    if (it == future.end()) continue;
+    item.warnings.insert(item.warnings.end(), it->second.begin(), it->second.end());
+  }
 }
 
 struct Setup {
@@ -186,7 +204,8 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
                                                     const RestoreOptions& options,
                                                     const std::atomic<bool>& cancel) {
   HAB_ASSIGN_OR_RETURN(Setup setup, Prepare(spec, pc, options, "restore"));
-  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, *setup.dest, setup.where, options));
+  std::map<std::string, std::vector<std::string>> future;
+  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, pc, *setup.dest, setup.where, options, future));
   // `--to` itself is ours to remove again if this restore made it and
   // failed to put anything in it.
   struct stat st;
@@ -210,6 +229,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
   }
   if (!to_run.empty()) RunItems(spec, pc, setup, options.target_dir, items, to_run, cancel);
   if (!target_existed) (void)RemoveEmptyDirs(options.target_dir, options.target_dir);
+  AddSelectWarnings(items, future);
   return items;
 }
 
@@ -217,7 +237,8 @@ absl::StatusOr<std::vector<RestoreItem>> RunVerify(const BackupSpec& spec, const
                                                    const RestoreOptions& options,
                                                    const std::atomic<bool>& cancel) {
   HAB_ASSIGN_OR_RETURN(Setup setup, Prepare(spec, pc, options, "verify"));
-  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, *setup.dest, setup.where, options));
+  std::map<std::string, std::vector<std::string>> future;
+  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, pc, *setup.dest, setup.where, options, future));
   std::vector<RestoreItem> items;
   std::vector<size_t> to_run;
   for (auto& a : todo) {
@@ -228,6 +249,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunVerify(const BackupSpec& spec, const
     items.push_back(std::move(item));
   }
   RunItems(spec, pc, setup, "", items, to_run, cancel);
+  AddSelectWarnings(items, future);
   for (auto& item : items) {
     const SourceKind* kind = FindSourceKindByExtension(ParseArchiveName(Basename(item.key))->ext);
     item.unit = kind->verify_count_is_members() ? "table-of-contents entries"

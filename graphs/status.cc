@@ -143,13 +143,8 @@ Snapshot TakeSnapshot(const StatusOptions& o) {
     return s;
   }
   s.archives = std::move(*listed);
-  std::set<std::string> names;
-  for (const auto& src : o.spec->sources) names.insert(src->name());
   OrphanFilter f;
-  f.ours = [&names](absl::string_view final_name) {
-    auto p = ParseArchiveName(std::string(final_name));
-    return p.has_value() && names.count(p->source) > 0;
-  };
+  f.ours = [&o, &where](absl::string_view final_key) { return IsKeyOf(final_key, where, o.spec->sources); };
   f.before_unix = o.now_unix;
   if (auto orphans = (*dest)->ListOrphans(f); orphans.ok()) s.leftovers = std::move(*orphans);
   return s;

@@ -151,8 +151,8 @@ absl::StatusOr<std::vector<ObjectInfo>> LocalDestination::ListOrphans(const Orph
   HAB_RETURN_IF_ERROR(Walk("", 0, "", all));
   for (auto& o : all) {
     if (!absl::EndsWith(o.key, ".partial") || o.mtime_unix >= filter.before_unix) continue;
-    std::string final_name = Basename(o.key.substr(0, o.key.size() - 8));
-    if (filter.ours && filter.ours(final_name)) out.push_back(std::move(o));
+    std::string final_key = o.key.substr(0, o.key.size() - 8);
+    if (filter.ours && filter.ours(final_key)) out.push_back(std::move(o));
   }
   return out;
 }

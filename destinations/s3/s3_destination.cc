@@ -395,9 +395,8 @@ absl::StatusOr<std::vector<ObjectInfo>> S3Destination::ListOrphans(const OrphanF
     for (const S3ListedUpload& u : page.uploads) {
       if (!absl::StartsWith(u.key, options_.prefix)) continue;
       std::string key = u.key.substr(options_.prefix.size());
-      size_t slash = key.rfind('/');
       // Only our archives: an upload of anything else is not ours to abort.
-      if (!filter.ours || !filter.ours(key.substr(slash == std::string::npos ? 0 : slash + 1))) continue;
+      if (!filter.ours || !filter.ours(key)) continue;
       if (u.initiated_unix == 0 || u.initiated_unix >= filter.before_unix) continue;
       out.push_back({key, 0, u.initiated_unix, u.upload_id});
     }

@@ -104,7 +104,6 @@ class SftpWriter : public ObjectWriter {
       if (rc < 0) return Failed(c_->Error(absl::StrCat("write ", partial_), rc));
       bytes = bytes.subspan(static_cast<size_t>(rc));
       size_ += static_cast<uint64_t>(rc);
-      c_->Keepalive();
     }
     return absl::OkStatus();
   }
@@ -124,21 +123,23 @@ class SftpWriter : public ObjectWriter {
     if (committed_ || aborted_) return;
     aborted_ = true;
     // Best effort, bounded and not cancelled (a signal is a reason to
-    // clean up): on this session while it is sound, after an SFTP failure
-    // on a fresh one; a session that timed out or lost its socket means
-    // the server is gone, and the next run sweeps the orphan.
+    // clean up): on this session while it is sound; after an SFTP failure,
+    // a timeout, a signal or a lost socket on a fresh one (5 s bounds). If
+    // the server is gone that fails too, and the next run sweeps the orphan.
     SshConnection* c = c_.get();
-    if (failed_ && !c_->broken()) {
+    if (h_ != nullptr && !failed_ && !c_->broken()) {
+      (void)c_->Cleanup("close", [&] { return libssh2_sftp_close_handle(h_); });
+    }
+    if (failed_ || c_->broken()) {
       CloseQuietly(h_);
-      h_ = nullptr;
+      c = nullptr;
+    }
+    h_ = nullptr;
+    if (c == nullptr) {
       if (fresh_ == nullptr) {
         if (auto f = CleanupConnection(c_->target()); f.ok()) fresh_ = std::move(*f);
       }
       c = fresh_.get();
-    } else if (h_ != nullptr) {
-      if (!c_->broken()) (void)c_->Cleanup("close", [&] { return libssh2_sftp_close_handle(h_); });
-      if (c_->broken()) CloseQuietly(h_);
-      h_ = nullptr;
     }
     if (c == nullptr || c->broken()) return;
     (void)c->Cleanup("remove", [&] {
@@ -211,7 +212,6 @@ class SftpReader : public ObjectReader {
       return libssh2_sftp_read(h_, reinterpret_cast<char*>(out.data()), out.size());
     }));
     if (rc < 0) return c_->Error(absl::StrCat("read ", path_), rc);
-    c_->Keepalive();
     return static_cast<size_t>(rc);
   }
 
@@ -252,6 +252,10 @@ std::string SftpDestination::Path(const std::string& key) const {
 }
 
 absl::StatusOr<SshConnection*> SftpDestination::Control() {
+  // A session whose request timed out or was cancelled may still answer
+  // that request: libssh2 would hand its answer to the next call of the
+  // same kind (a stat, an unlink). Never reused.
+  if (control_ && control_->broken()) control_.reset();
   if (!control_) {
     HAB_ASSIGN_OR_RETURN(control_, SshConnection::Open(target_, &warnings_));
   }
@@ -414,8 +418,8 @@ absl::StatusOr<std::vector<ObjectInfo>> SftpDestination::ListOrphans(const Orpha
   HAB_RETURN_IF_ERROR(Walk(*c, "", 0, "", all));
   for (auto& o : all) {
     if (!absl::EndsWith(o.key, ".partial") || o.mtime_unix >= filter.before_unix) continue;
-    std::string final_name = Basename(o.key.substr(0, o.key.size() - 8));
-    if (filter.ours && filter.ours(final_name)) out.push_back(std::move(o));
+    std::string final_key = o.key.substr(0, o.key.size() - 8);
+    if (filter.ours && filter.ours(final_key)) out.push_back(std::move(o));
   }
   return out;
 }

@@ -344,8 +344,6 @@ absl::Status SshConnection::Handshake(const KnownHostKeys& known) {
     for (const auto& t : known.types) methods.push_back(HostkeyMethods(t));
     libssh2_session_method_pref(session_, LIBSSH2_METHOD_HOSTKEY, absl::StrJoin(methods, ",").c_str());
   }
-  int keepalive = std::max(5, target_.timeout_seconds / 3);
-  libssh2_keepalive_config(session_, 1, static_cast<unsigned>(keepalive));
   auto rc = Call("handshake", [&] { return libssh2_session_handshake(session_, fd_.get()); });
   if (!rc.ok()) return rc.status();
   if (*rc != 0) return Error("handshake", *rc);
@@ -490,14 +488,6 @@ absl::Status SshConnection::Error(const std::string& what, long rc) const {
     default:
       return absl::UnavailableError(absl::StrCat(where, ": ", detail));
   }
-}
-
-void SshConnection::Keepalive() {
-  absl::Time now = absl::Now();
-  if (now < next_keepalive_) return;
-  int next = 5;
-  (void)libssh2_keepalive_send(session_, &next);
-  next_keepalive_ = now + absl::Seconds(std::max(1, next));
 }
 
 }  // namespace hab

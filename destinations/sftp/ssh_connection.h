@@ -12,8 +12,12 @@
 // Everything runs in non-blocking mode through Call(), which waits on the
 // socket in short slices: no wait lasts longer than `timeout_seconds`
 // without progress, and cancellation (SIGINT/SIGTERM) ends it within about
-// 100 ms. TCP keepalive is on; SSH keepalives go out from long loops
-// (Keepalive()).
+// 100 ms. TCP keepalive is on (15 s idle, 3 probes 5 s apart), which
+// keeps NAT state alive on an idle connection. No SSH keepalive is sent:
+// while data flows the transfer itself shows the link is alive (a dead
+// one fails the wait), and libssh2 cannot send one safely mid-stream (a
+// keepalive that only partly fits the socket buffer is left pending and
+// wedges every later packet of the session).
 //
 // One connection per thread: libssh2 sessions are not thread-safe. The
 // destructor closes SFTP and the session without waiting for a dead peer.
@@ -136,8 +140,6 @@ class SshConnection {
   // (no such file, permission, no space, ...), else the session's error,
   // with the operation and the server in the message.
   absl::Status Error(const std::string& what, long rc) const;
-  // Sends an SSH keepalive when one is due (long loops call it).
-  void Keepalive();
 
  private:
   explicit SshConnection(SshTarget t) : target_(std::move(t)) {}
@@ -151,7 +153,6 @@ class SshConnection {
   UniqueFd fd_;
   LIBSSH2_SESSION* session_ = nullptr;
   LIBSSH2_SFTP* sftp_ = nullptr;
-  absl::Time next_keepalive_ = absl::InfinitePast();
   bool broken_ = false;
 };
 

@@ -120,6 +120,51 @@ for from in "$K2" "${K2#*/}" "$D/$K2"; do
 done
 ok "restore: newest from today's folder; --from the older key as list prints it, as a bare name, as an absolute path"
 
+# Only this config's archives count (helper-11's hostile run): a dump of
+# another config's database source also named "tree", a name dated a year
+# ahead (a clock that was ahead, or planted), and a folder that only looks
+# like a date are neither counted nor deleted nor restored.
+# On a copy of the dated history (later checks use the original).
+cp -a "$T/dated" "$T/dated2"; sed "s|$T/dated/|$T/dated2/|" "$T/dated.yml" > "$T/dated2.yml"
+grep -q "$T/dated2/" "$T/dated2.yml" || fail "dated2.yml"
+D2=$T/dated2/$HOST
+OLD=$(date -u -d "$TODAY -3 days" +%F); FUT=$(date -u -d "$TODAY +365 days" +%F)
+mkdir -p "$D2/$OLD" "$D2/$FUT" "$D2/2026-13-45"
+SQL=$D2/$OLD/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT030000Z).sql.zst.age
+FUTURE=$D2/$FUT/hostatlas-backup-tree-$(date -u -d "$FUT" +%Y%m%dT030000Z).tar.zst.age
+NODATE=$D2/2026-13-45/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT040000Z).tar.zst.age
+printf -- '-- MySQL dump\n' | zstd -q | age -r "$RECIPIENT" > "$SQL"
+echo planted > "$FUTURE"; cp "$D2/$K2" "$NODATE"
+sleep 1.1
+echo v4 > "$S/version.txt"
+"$BIN" --config "$T/dated2.yml" run >"$T/out" 2>"$T/err" || fail "run v4: $(cat "$T/err")"
+# (ok_with_warnings: the future name is a warning)
+K4=$(sed -n 's/^hostatlas-backup: tree: ok_with_warnings \([^ ]*\) .*/\1/p' "$T/out")
+grep -q "^hostatlas-backup: tree: retention deleted $K2\$" "$T/out" || fail "retention v4 did not delete $K2: $(cat "$T/out")"
+[ -n "$K4" ] && [ -f "$D2/$K3" ] && [ -f "$D2/$K4" ] && [ -f "$SQL" ] && [ -f "$FUTURE" ] && [ -f "$NODATE" ] \
+  || fail "retention deleted what is not its own (K3 $K3, K4 $K4): $(find "$D2" -type f) $(cat "$T/out")"
+grep -q "tree: retention: $FUT/.* is dated in the future" "$T/err" || fail "no warning for the future name: $(cat "$T/err")"
+"$BIN" --config "$T/dated2.yml" restore --to "$T/rf" >"$T/out" 2>"$T/err" || fail "restore v4: $(cat "$T/err")"
+[ "$(cat "$T/rf/tree$S/version.txt")" = v4 ] && [ ! -e "$T/rf/tree.sql" ] || fail "restore did not pick $K4: $(ls -R "$T/rf" | head)"
+grep -q "tree: passed over $FUT/.*dated in the future" "$T/err" || fail "restore: no warning for the future name: $(cat "$T/err")"
+ok "retention and restore take only this config's kind of archive, pass over a future name (with a warning) and a not-a-date folder"
+
+# Leftovers of another host (or outside the template's folders) are not
+# ours to sweep; our own stale .partial is.
+cat "$T/plain.yml" | sed "s|^  path: $T/dest\$|  path: $T/hd/{{ date }}/{{ hostname }}|" > "$T/hd.yml"
+grep -q '{{ hostname }}' "$T/hd.yml" || fail "hd.yml"
+mkdir -p "$T/hd/$TODAY/otherhost" "$T/hd/scratch/deep" "$T/hd/$OLD/$HOST"
+P_OTHER=$T/hd/$TODAY/otherhost/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT030000Z).tar.zst.age.partial
+P_SCRATCH=$T/hd/scratch/deep/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT030000Z).tar.zst.age.partial
+P_OURS=$T/hd/$OLD/$HOST/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT030000Z).tar.zst.age.partial
+for f in "$P_OTHER" "$P_SCRATCH" "$P_OURS"; do echo x > "$f"; touch -d '1 hour ago' "$f"; done
+"$BIN" --config "$T/hd.yml" status >"$T/status" 2>&1 || fail "hd status: $(cat "$T/status")"
+grep -q "unfinished archive.*$OLD/$HOST/" "$T/status" || fail "status does not show our leftover: $(cat "$T/status")"
+grep -q "otherhost\|scratch" "$T/status" && fail "status shows another host's leftover: $(cat "$T/status")"
+"$BIN" --config "$T/hd.yml" run >"$T/out" 2>"$T/err" || fail "hd run: $(cat "$T/err")"
+[ ! -e "$P_OURS" ] && [ -f "$P_OTHER" ] && [ -f "$P_SCRATCH" ] || fail "sweep: $(find "$T/hd" -name '*.partial')"
+ok "the leftover sweep takes this host's stale .partial only: another host's folder and a folder outside the template are left"
+
 # 3. Quiet under cron.
 "$BIN" --config "$T/plain.yml" run >"$T/out" 2>"$T/err" || fail "plain run: $(cat "$T/err")"
 grep -q "^hostatlas-backup: tree: ok hostatlas-backup-tree-.*verification ok" "$T/out" || fail "no summary on stdout: $(cat "$T/out")"

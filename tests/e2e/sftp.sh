@@ -339,6 +339,24 @@ k=$(last_key); [ -n "$k" ] && [ ! -e "$T/kd/$k" ] || fail "killed server: $k exi
 bash "$SSHD" start "$D" "$P" >/dev/null || fail "sshd did not restart: $(cat "$D/log")"   # fresh keys and known_hosts
 ok "server killed mid-upload: exit 1 (connection lost), no archive at the final name"
 
+# SIGTERM while the upload waits on the network (its session frozen, the
+# server still taking new connections): the run stops within seconds and
+# removes its .partial through a fresh connection.
+SRC=$BIGS sftp_config "$T/term.yml" root "$T/tm" "$ED"
+HOSTATLAS_BACKUP_FAULT=tar:delay=1000 timeout -s KILL 60 "$BIN" --config "$T/term.yml" run >/dev/null 2>"$T/err" & BG=$!
+wait_remote_partial "$T/tm" || fail "no .partial in flight: $(cat "$T/err")"
+bash "$SSHD" freeze-sessions "$D"
+sleep 3   # the writer's first chunk is larger than the SSH window: it now waits on the socket
+s=$(now); kill -TERM "$BG"
+set +e; wait "$BG"; rc=$?; set -e; BG=
+took=$(since "$s")
+bash "$SSHD" thaw "$D"
+[ "$rc" = 1 ] || fail "SIGTERM mid-upload: exit $rc: $(cat "$T/err")"
+within "$s" 10 || fail "SIGTERM mid-upload: the run took $took s to stop"
+grep -q "cancelled" "$T/err" || fail "SIGTERM mid-upload: $(cat "$T/err")"
+[ -z "$(ls -A "$T/tm" 2>/dev/null)" ] || fail "SIGTERM mid-upload left: $(ls -la "$T/tm")"
+ok "SIGTERM while the upload waits on a frozen session: exit 1 after $took s, the .partial removed, nothing left"
+
 # A full disk on the server. A tmpfs smaller than the data: pre-flight
 # refuses (1.2 x the source must fit), nothing is written.
 mkdir "$T/full"; mount -t tmpfs -o size=8m tmpfs "$T/full"

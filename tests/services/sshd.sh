@@ -6,6 +6,8 @@
 #   sshd.sh keyscan DIR [PORT]  -> ssh-keyscan output for all three host key types
 #   sshd.sh freeze DIR | thaw DIR -> SIGSTOP / SIGCONT the server and every session
 #                                (to test client timeouts mid-transfer)
+#   sshd.sh freeze-sessions DIR  -> SIGSTOP the open sessions only: the
+#                                server still takes new connections
 #
 # Files in DIR after start:
 #   host_{ed25519,ecdsa,rsa}[.pub]     host keys (rsa 3072)
@@ -189,5 +191,10 @@ EOF
     sig=STOP; [ "$cmd" = thaw ] && sig=CONT
     kill -$sig $(tree_pids "$(cat "$D/pid")")
     ;;
-  *) echo "usage: $0 start DIR PORT | stop DIR | keyscan DIR [PORT] | freeze DIR | thaw DIR" >&2; exit 2;;
+  freeze-sessions)
+    s=$(tree_pids "$(cat "$D/pid")" | grep -vx "$(cat "$D/pid")" || true)
+    [ -n "$s" ] || { echo "sshd.sh: no open session to freeze" >&2; exit 1; }
+    kill -STOP $s
+    ;;
+  *) echo "usage: $0 start DIR PORT | stop DIR | keyscan DIR [PORT] | freeze DIR | freeze-sessions DIR | thaw DIR" >&2; exit 2;;
 esac
