@@ -104,17 +104,6 @@ const char* KeyscanType(int hostkey_type) {
   }
 }
 
-int KnownhostKeyBit(int hostkey_type) {
-  switch (hostkey_type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-  }
-}
-
 // Reads one SSH wire string (uint32 length, bytes) from `in`.
 bool WireString(absl::string_view& in, absl::string_view& out) {
   if (in.size() < 4) return false;
@@ -155,10 +144,6 @@ std::string BadKeyBlob(absl::string_view type, absl::string_view blob) {
   return absl::StrCat("key type ", type, " is not supported (ed25519, ECDSA and RSA are)");
 }
 
-struct KnownHostsDeleter {
-  void operator()(LIBSSH2_KNOWNHOSTS* k) const { libssh2_knownhost_free(k); }
-};
-
 // A secret read for authentication; wiped when it goes.
 struct Secret {
   std::string value;
@@ -186,7 +171,16 @@ absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std:
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
     std::vector<absl::string_view> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    if (!f.empty() && f[0][0] == '@') continue;  // @cert-authority, @revoked: not used
+    if (!f.empty() && f[0] == "@revoked") {
+      // "@revoked hosts type key": that key is refused for those hosts,
+      // whatever else the file says.
+      std::string blob;
+      if (f.size() >= 4 && HostFieldMatches(f[1], name) && absl::Base64Unescape(f[3], &blob)) {
+        out.revoked.push_back(std::move(blob));
+      }
+      continue;
+    }
+    if (!f.empty() && f[0][0] == '@') continue;  // @cert-authority: host certificates are not used
     if (f.size() < 3) {
       out.warnings.push_back(absl::StrCat(path, ":", n, ": skipped: not \"hosts keytype key\""));
       continue;
@@ -204,7 +198,7 @@ absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std:
       continue;
     }
     out.types.emplace_back(f[1]);
-    out.lines.emplace_back(line);
+    out.keys.push_back(std::move(probe));
   }
   return out;
 }
@@ -359,20 +353,22 @@ absl::Status SshConnection::VerifyHostKey(const KnownHostKeys& known) {
   std::string fp = hash == nullptr ? "?" : absl::Base64Escape(absl::string_view(hash, 32));
   fp = absl::StrCat("SHA256:", absl::StripSuffix(absl::StripSuffix(fp, "="), "="));
   std::string scan = absl::StrCat("ssh-keyscan -p ", target_.port, " -t ", KeyscanType(type), " ", target_.host);
-  std::unique_ptr<LIBSSH2_KNOWNHOSTS, KnownHostsDeleter> kh(libssh2_knownhost_init(session_));
-  if (!kh) return absl::ResourceExhaustedError("libssh2_knownhost_init failed");
-  for (const auto& line : known.lines) {
-    // ReadKnownHosts checked each key; a line libssh2 still cannot read is
-    // left out (that can make a match impossible, never a false one).
-    (void)libssh2_knownhost_readline(kh.get(), line.data(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  // Compared here, blob against blob, with the lines ReadKnownHosts chose
+  // for this host (patterns, negation, hashes, [host]:port): libssh2's own
+  // check matches names differently (no wildcards), and would turn a
+  // changed key of a host known by a pattern into "unknown, add it".
+  absl::string_view offered(key, len);
+  for (const auto& r : known.revoked) {
+    if (r == offered) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "host key: ", target_.host, ":", target_.port, " offers ", fp, ", a key marked @revoked in ",
+          target_.known_hosts_file, "; refusing to connect"));
+    }
   }
-  struct libssh2_knownhost* found = nullptr;
-  int check = libssh2_knownhost_checkp(kh.get(), target_.host.c_str(), target_.port, key, len,
-                                       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                                           KnownhostKeyBit(type),
-                                       &found);
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) return absl::OkStatus();
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+  for (const auto& k : known.keys) {
+    if (k == offered) return absl::OkStatus();
+  }
+  if (!known.keys.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "host key: the key of ", target_.host, ":", target_.port, " has CHANGED (it offers ", fp,
         "); someone may be intercepting, or the server was reinstalled\nhint: check it against the server (",

@@ -64,11 +64,13 @@ struct SshTarget {
 struct KnownHostKeys {
   std::vector<std::string> types;     // "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
   std::vector<std::string> warnings;  // lines that could not be read (skipped)
-  std::vector<std::string> lines;     // the matching lines, as written
+  std::vector<std::string> keys;      // the key blobs of the matching lines
+  std::vector<std::string> revoked;   // key blobs of matching @revoked lines
 };
-// Reads `path` and keeps the lines for host:port (plain patterns with
+// Reads `path` and keeps the keys for host:port (plain patterns with
 // wildcards and negation, "[host]:port" for a port other than 22, hashed
-// "|1|salt|hash" entries); @revoked and @cert-authority lines are skipped.
+// "|1|salt|hash" entries) and the @revoked keys for it; @cert-authority
+// lines are skipped.
 absl::StatusOr<KnownHostKeys> ReadKnownHosts(const std::string& path, const std::string& host, int port);
 
 class SshConnection {

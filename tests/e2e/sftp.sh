@@ -299,6 +299,26 @@ ssh -q -o BatchMode=yes -o UserKnownHostsFile="$T/kh.cut" -o GlobalKnownHostsFil
   || fail "a truncated ed25519 line + the good RSA line: $(grep error "$T/err")"
 ok "a truncated key line for the host: skipped with a warning; the good line still verifies the host"
 
+# A host known by a pattern (OpenSSH's matching; the key compared blob
+# against blob): it connects, and a changed key for it is CHANGED, never
+# "not in ... add it". A key marked @revoked is refused even where another
+# line lists it.
+EDKEY=$(cut -d' ' -f1,2 "$D/host_ed25519.pub")
+echo "[127.0.0.?]:$P,!nothing $EDKEY" > "$T/kh.glob"
+ssh -q -o BatchMode=yes -o UserKnownHostsFile="$T/kh.glob" -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
+  -i "$D/client_ed25519" -p "$P" root@127.0.0.1 true || fail "OpenSSH's ssh refuses $T/kh.glob"
+KH=$T/kh.glob sftp_config "$T/kh-glob.yml" root "$T/hk6" "$ED"
+"$BIN" --config "$T/kh-glob.yml" run --dry-run >/dev/null 2>"$T/err" || fail "a pattern entry: $(cat "$T/err")"
+echo "[127.0.0.?]:$P $(cut -d' ' -f1,2 "$T/impostor.pub")" > "$T/kh.glob2"
+KH=$T/kh.glob2 sftp_config "$T/kh-glob2.yml" root "$T/hk7" "$ED"
+expect_rc 2 "$BIN" --config "$T/kh-glob2.yml" run --dry-run >/dev/null 2>"$T/err"
+grep -q "has CHANGED (it offers $(fp "$D/host_ed25519.pub"))" "$T/err" || fail "pattern entry, other key: $(cat "$T/err")"
+{ echo "@revoked * $EDKEY"; cat "$D/known_hosts.ed25519"; } > "$T/kh.revoked"
+KH=$T/kh.revoked sftp_config "$T/kh-revoked.yml" root "$T/hk8" "$ED"
+expect_rc 2 "$BIN" --config "$T/kh-revoked.yml" run --dry-run >/dev/null 2>"$T/err"
+grep -q "offers $(fp "$D/host_ed25519.pub"), a key marked @revoked in $T/kh.revoked" "$T/err" || fail "revoked: $(cat "$T/err")"
+ok "a host known by a pattern connects, its changed key is CHANGED; a key marked @revoked is refused"
+
 # ---------------------------------------------------------------------------
 # 5. A server without posix-rename@openssh.com: the plain-rename fallback.
 EXTRA='verification: {mode: deep}' sftp_config "$T/norename.yml" habnorename "norename/{{ hostname }}" "$ED"
