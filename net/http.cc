@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -89,15 +90,16 @@ int OnConnected(void* user, char* primary_ip, char*, int, int) {
   return CURL_PREREQFUNC_ABORT;
 }
 
-// Requests from any thread reuse kept-alive connections (and DNS/TLS
-// session caches) instead of a handshake each.
+// DNS and TLS session caches shared by every request of a client (libcurl
+// supports sharing these across threads; it does not support sharing the
+// connection cache between concurrent threads, so kept-alive connections
+// live in the pooled easy handles instead: see CurlClient::Acquire).
 class CurlShare {
  public:
   CurlShare() : share_(curl_share_init()) {
     curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, Lock);
     curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, Unlock);
     curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   }
@@ -145,19 +147,56 @@ class CurlClient : public HttpClient {
   }
 
   absl::StatusOr<HttpResponse> Do(const HttpRequest& r) override {
-    std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+    std::unique_ptr<CURL, CurlDeleter> c = Acquire();
     if (!c) return absl::ResourceExhaustedError("curl_easy_init failed");
-    curl_slist* raw = nullptr;
+    absl::StatusOr<HttpResponse> out = Perform(c.get(), r);
+    Release(std::move(c));
+    return out;
+  }
+
+ private:
+  // A pooled easy handle: each keeps its own kept-alive connections, and
+  // only one thread uses a handle at a time.
+  std::unique_ptr<CURL, CurlDeleter> Acquire() {
+    {
+      absl::MutexLock lock(&pool_mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<CURL, CurlDeleter> c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+    }
+    return std::unique_ptr<CURL, CurlDeleter>(curl_easy_init());
+  }
+  void Release(std::unique_ptr<CURL, CurlDeleter> c) {
+    curl_easy_reset(c.get());  // options go; live connections and caches stay
+    absl::MutexLock lock(&pool_mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
+  }
+  static constexpr size_t kMaxIdle = 16;
+
+  absl::StatusOr<HttpResponse> Perform(CURL* h, const HttpRequest& r) {
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    // Appends to `headers`; false when out of memory (the list so far is
+    // still owned, and wiped, by `headers`).
+    auto append = [&headers](const char* line) {
+      curl_slist* next = curl_slist_append(headers.get(), line);
+      if (next == nullptr) return false;
+      (void)headers.release();
+      headers.reset(next);
+      return true;
+    };
     bool has_content_type = false;
+    bool appended = true;
     for (const auto& [n, v] : r.headers) {
       std::string line = absl::StrCat(n, ": ", v);
-      raw = curl_slist_append(raw, line.c_str());
+      appended = appended && append(line.c_str());
       sodium_memzero(line.data(), line.size());
       has_content_type |= absl::EqualsIgnoreCase(n, "content-type");
     }
-    raw = curl_slist_append(raw, "Expect:");  // no 100-continue round trip
-    if (r.method == "POST" && !has_content_type) raw = curl_slist_append(raw, "Content-Type:");
-    std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
+    appended = appended && append("Expect:");  // no 100-continue round trip
+    if (r.method == "POST" && !has_content_type) appended = appended && append("Content-Type:");
+    if (!appended) return absl::ResourceExhaustedError("curl_slist_append failed");
     char errbuf[CURL_ERROR_SIZE] = {};
     HttpResponse resp;
     UploadState up{r.body, 0};
@@ -165,7 +204,6 @@ class CurlClient : public HttpClient {
     ts.cancel = o_.cancel;
     ts.request_cancel = r.cancel;
     ts.plain_http = absl::StartsWithIgnoreCase(r.url, "http://");
-    CURL* h = c.get();
     curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -217,7 +255,6 @@ class CurlClient : public HttpClient {
     return resp;
   }
 
- private:
   absl::Status Classify(CURLcode rc, const char* errbuf, const HttpRequest& r,
                         const TransferState& ts) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
@@ -253,6 +290,8 @@ class CurlClient : public HttpClient {
   HttpOptions o_;
   std::string ca_dir_;
   CurlShare share_;
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<CURL, CurlDeleter>> idle_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace
