@@ -76,10 +76,38 @@ class LocalReader : public ObjectReader {
 
 }  // namespace
 
+// The folders between the root and an archive (the dated ones) are made
+// and checked one at a time: each must be a real folder that we (or root)
+// own. A symlink planted there, or a folder another user made first in a
+// shared path (say /srv/backups, mode 1777), would put the archive where
+// that user can replace or delete it; list and retention, which never
+// follow a symlink, would not even see it.
+absl::Status LocalDestination::MakeKeyFolders(const std::string& key) const {
+  HAB_RETURN_IF_ERROR(MakeDirs(root_));
+  size_t slash = 0;
+  while ((slash = key.find('/', slash)) != std::string::npos) {
+    std::string dir = Path(key.substr(0, slash++));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus(errno, "mkdir", dir);
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0) return ErrnoStatus(errno, "lstat", dir);
+    if (S_ISLNK(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " is a symlink: archives are not written through a symlink below the destination's folder"));
+    }
+    if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(absl::StrCat(dir, " exists and is not a directory"));
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " belongs to uid ", st.st_uid, ", not to this user: another user could replace what is written there"
+          "\nhint: remove it (or chown it) and check who can write to ", Dirname(dir)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ObjectWriter>> LocalDestination::Create(const std::string& key,
                                                                        const WriteOptions&) {
   std::string path = Path(key);
-  HAB_RETURN_IF_ERROR(MakeDirs(Dirname(path)));
+  HAB_RETURN_IF_ERROR(MakeKeyFolders(key));
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));

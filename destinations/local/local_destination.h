@@ -32,6 +32,7 @@ class LocalDestination : public Destination {
 
  private:
   std::string Path(const std::string& key) const { return root_ + "/" + key; }
+  absl::Status MakeKeyFolders(const std::string& key) const;
   // Every regular file below `folder` (relative keys, .partial included),
   // descending only into folders that can hold a key starting with `prefix`.
   absl::Status Walk(const std::string& folder, int depth, const std::string& prefix,

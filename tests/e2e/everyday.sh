@@ -165,6 +165,22 @@ grep -q "otherhost\|scratch" "$T/status" && fail "status shows another host's le
 [ ! -e "$P_OURS" ] && [ -f "$P_OTHER" ] && [ -f "$P_SCRATCH" ] || fail "sweep: $(find "$T/hd" -name '*.partial')"
 ok "the leftover sweep takes this host's stale .partial only: another host's folder and a folder outside the template are left"
 
+# A dated folder planted in a shared path (another user's symlink, or a
+# folder another user made first): the run refuses to write there (exit 1,
+# the folder named) and nothing lands in the other user's folder.
+mkdir -m 1777 "$T/shared"; mkdir "$T/shared/elsewhere"; chown nobody "$T/shared/elsewhere"
+ln -s elsewhere "$T/shared/$TODAY"; chown -h nobody "$T/shared/$TODAY"
+sed "s|^  path: $T/dest\$|  path: $T/shared/{{ date }}|" "$T/plain.yml" > "$T/shared.yml"
+grep -q "$T/shared/{{ date }}" "$T/shared.yml" || fail "shared.yml"
+expect_rc 1 "$BIN" --config "$T/shared.yml" run >"$T/out" 2>"$T/err"
+grep -q "$T/shared/$TODAY is a symlink: archives are not written through a symlink" "$T/err" || fail "symlinked dated folder: $(cat "$T/err")"
+[ -z "$(ls -A "$T/shared/elsewhere")" ] || fail "written through the symlink: $(ls -la "$T/shared/elsewhere")"
+rm "$T/shared/$TODAY"; mkdir "$T/shared/$TODAY"; chown nobody "$T/shared/$TODAY"
+expect_rc 1 "$BIN" --config "$T/shared.yml" run >"$T/out" 2>"$T/err"
+grep -q "$T/shared/$TODAY belongs to uid $(id -u nobody), not to this user" "$T/err" || fail "foreign dated folder: $(cat "$T/err")"
+[ -z "$(ls -A "$T/shared/$TODAY")" ] || fail "written into another user's folder: $(ls -la "$T/shared/$TODAY")"
+ok "a dated folder that is a symlink, or another user's, in a shared path: exit 1 naming it, nothing written there"
+
 # 3. Quiet under cron.
 "$BIN" --config "$T/plain.yml" run >"$T/out" 2>"$T/err" || fail "plain run: $(cat "$T/err")"
 grep -q "^hostatlas-backup: tree: ok hostatlas-backup-tree-.*verification ok" "$T/out" || fail "no summary on stdout: $(cat "$T/out")"
