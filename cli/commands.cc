@@ -108,6 +108,15 @@ bool FlagValue(const std::vector<std::string>& args, size_t& i, const std::strin
   return false;
 }
 
+// A flag given with nothing after it ("--from=" or "--from ''"): a usage
+// error, never "as if not given".
+bool EmptyFlag(const std::vector<std::string>& args, const std::string& name) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name + "=" || (args[i] == name && (i + 1 == args.size() || args[i + 1].empty()))) return true;
+  }
+  return false;
+}
+
 std::string DefaultConfigPath() {
   if (::geteuid() == 0) return "/etc/hostatlas/backup/backup.yml";
   return EnvOr("XDG_CONFIG_HOME", Home() + "/.config") + "/hostatlas/backup/backup.yml";
@@ -561,6 +570,12 @@ int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
     Error("restore: unknown argument \"" + args[i] + "\"");
     return kExitPreflight;
   }
+  for (const char* f : {"--to", "--from", "--identity"}) {
+    if (EmptyFlag(args, f)) {
+      Error(absl::StrCat("restore: ", f, " needs a value"));
+      return kExitPreflight;
+    }
+  }
   if (opt.target_dir.empty()) {
     Error("restore: --to DIR is required");
     return kExitPreflight;
@@ -599,6 +614,12 @@ int CmdVerify(const GlobalFlags& g, const std::vector<std::string>& args) {
       latest = true;
     } else {
       Error("verify: unknown argument \"" + args[i] + "\"");
+      return kExitPreflight;
+    }
+  }
+  for (const char* f : {"--from", "--identity"}) {
+    if (EmptyFlag(args, f)) {
+      Error(absl::StrCat("verify: ", f, " needs a value"));
       return kExitPreflight;
     }
   }

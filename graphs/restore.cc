@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -174,6 +175,13 @@ absl::StatusOr<ArchiveRef> ResolveArchive(const std::vector<ArchiveRef>& archive
   std::string root = where.root;
   if (!root.empty() && root.back() != '/') root += '/';
   if (!root.empty() && absl::StartsWith(from, root)) candidates.push_back(from.substr(root.size()));
+  // A path as typed in a shell under a local destination: relative to the
+  // working folder, or with "./" and ".." in it.
+  if (!root.empty() && root[0] == '/' && from.find('/') != std::string::npos) {
+    std::error_code ec;
+    std::string full = std::filesystem::absolute(from, ec).lexically_normal().string();
+    if (!ec && absl::StartsWith(full, root)) candidates.push_back(full.substr(root.size()));
+  }
   for (const auto& c : candidates) {
     for (const auto& a : archives) {
       if (a.key == c) return a;

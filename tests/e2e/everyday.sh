@@ -119,6 +119,17 @@ for from in "$K2" "${K2#*/}" "$D/$K2"; do
   cmp -s "$S/r.bin" "$T/ro$i/tree$S/r.bin" || fail "restore --from $from differs"
 done
 ok "restore: newest from today's folder; --from the older key as list prints it, as a bare name, as an absolute path"
+(cd "$T/dated" && "$BIN" --config "$T/dated.yml" restore --to "$T/rrel" --from "./$HOST/../$HOST/$K2") >"$T/out" 2>"$T/err" \
+  || fail "restore --from a relative path: $(cat "$T/err")"
+[ "$(cat "$T/rrel/tree$S/version.txt")" = v2 ] || fail "restore --from a relative path did not restore $K2"
+for bad in "--from=" "--to="; do
+  expect_rc 2 "$BIN" --config "$T/dated.yml" restore --to "$T/rempty" "$bad" >"$T/out" 2>"$T/err"
+  grep -q "restore: ${bad%=} needs a value" "$T/err" || fail "restore $bad: $(cat "$T/err")"
+done
+expect_rc 2 "$BIN" --config "$T/dated.yml" verify --from "" >"$T/out" 2>"$T/err"
+grep -q "verify: --from needs a value" "$T/err" || fail "verify --from '': $(cat "$T/err")"
+[ ! -e "$T/rempty" ] || fail "an empty flag restored something"
+ok "restore --from a path relative to the working folder (with ./ and ..); an empty --from or --to is a usage error, not the newest"
 
 # Only this config's archives count (helper-11's hostile run): a dump of
 # another config's database source also named "tree", a name dated a year
