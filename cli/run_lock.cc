@@ -81,7 +81,10 @@ std::string RunLock::Directory() {
 }
 
 std::string RunLock::PathFor(const std::string& config_path) {
-  std::string stem = Basename(config_path);
+  // The stem of the file itself: a symlink to the config (nightly.yml ->
+  // backup.yml) takes the same lock as the config, so a manual run through
+  // another name cannot run beside the scheduled one.
+  std::string stem = Basename(AbsolutePath(config_path));
   for (const char* ext : {".yml", ".yaml"}) {
     if (absl::EndsWith(stem, ext)) stem = stem.substr(0, stem.size() - std::strlen(ext));
   }

@@ -43,9 +43,13 @@ mkdir -p "$T/other"; cp "$T/hd.yml" "$T/other/hd.yml"
 expect_rc 2 "$BIN" --config "$T/other/hd.yml" run 2>"$T/err"
 grep -q "held by pid $first started 20.* config $T/hd.yml" "$T/err" || fail "collision message: $(cat "$T/err")"
 grep -q "hint: $T/hd.yml and $T/other/hd.yml have the same file name" "$T/err" || fail "no same-stem hint: $(cat "$T/err")"
+# A symlink to the config under another name takes the same lock.
+ln -s hd.yml "$T/nightly.yml"
+expect_rc 2 "$BIN" --config "$T/nightly.yml" run 2>"$T/err"
+grep -q "held by pid $first started 20.* config $T/hd.yml" "$T/err" || fail "a symlinked config name: $(cat "$T/err")"
 kill -TERM $first; wait $first 2>/dev/null || true
 rm -f "$T/dest"/*
-ok "collision names pid, start and the holder's config path, with a hint for a shared stem"
+ok "collision names pid, start and the holder's config path, with a hint for a shared stem; a symlinked config name shares the lock"
 unset HOSTATLAS_BACKUP_LOCK_DIR
 
 # A non-root run without XDG_RUNTIME_DIR: a /tmp/hostatlas-backup-<uid>
