@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) 
   if (!fd) return ErrnoStatus(errno, "open", path);
   std::string out;
   char buf[65536];
+  // The file may be a secret (a password file): the stack copy goes.
+  struct Wipe {
+    char* p;
+    size_t n;
+    ~Wipe() { ::explicit_bzero(p, n); }
+  } wipe{buf, sizeof buf};
   while (true) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {

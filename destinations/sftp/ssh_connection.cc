@@ -15,7 +15,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -25,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/file_util.h"
 #include "engine/status_macros.h"
@@ -257,40 +261,71 @@ absl::Status SshConnection::Wait(const char* what, absl::Time deadline, bool can
 }
 
 absl::Status SshConnection::Connect() {
-  // DNS, cancellable and bounded: getaddrinfo_a, polled.
-  std::string port = std::to_string(target_.port);
-  struct addrinfo hints = {};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  struct gaicb req = {};
-  req.ar_name = target_.host.c_str();
-  req.ar_service = port.c_str();
-  req.ar_request = &hints;
-  struct gaicb* list[1] = {&req};
-  if (::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr) != 0) {
-    return absl::UnavailableError(absl::StrCat("DNS: cannot look up ", target_.host));
+  // DNS, cancellable and bounded: getaddrinfo on a thread of its own whose
+  // result we wait for in short slices. On a signal or the timeout we leave
+  // it (a resolver stuck on a dead nameserver can take minutes; glibc's
+  // gai_cancel cannot stop a lookup that has started) and the thread frees
+  // what it found when it ends.
+  struct Lookup {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    int rc ABSL_GUARDED_BY(mu) = 0;
+    struct addrinfo* result ABSL_GUARDED_BY(mu) = nullptr;
+    bool abandoned ABSL_GUARDED_BY(mu) = false;
+  };
+  auto lookup = std::make_shared<Lookup>();
+  std::string host = target_.host, port = std::to_string(target_.port);
+  try {
+    std::thread([lookup, host, port] {
+      struct addrinfo hints = {};
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_STREAM;
+      struct addrinfo* res = nullptr;
+      int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+      absl::MutexLock lock(&lookup->mu);
+      if (lookup->abandoned) {
+        if (res != nullptr) ::freeaddrinfo(res);
+        return;
+      }
+      lookup->done = true;
+      lookup->rc = rc;
+      lookup->result = res;
+    }).detach();
+  } catch (const std::system_error&) {
+    return absl::ResourceExhaustedError(absl::StrCat("DNS: cannot start a lookup of ", target_.host));
   }
   absl::Time deadline = absl::Now() + absl::Seconds(target_.timeout_seconds);
-  int rc;
-  while ((rc = ::gai_error(&req)) == EAI_INPROGRESS) {
-    bool cancelled = target_.cancel != nullptr && target_.cancel->load();
-    if (cancelled || absl::Now() > deadline) {
-      ::gai_cancel(&req);
-      while (::gai_error(&req) == EAI_INPROGRESS) ::usleep(10000);
-      if (req.ar_result != nullptr) ::freeaddrinfo(req.ar_result);
-      return cancelled ? absl::CancelledError(absl::StrCat("DNS lookup of ", target_.host, ": cancelled"))
-                       : absl::DeadlineExceededError(absl::StrCat("DNS: no answer for ", target_.host, " within ",
-                                                                  target_.timeout_seconds, " s"));
+  struct addrinfo* found = nullptr;
+  int rc = 0;
+  {
+    absl::MutexLock lock(&lookup->mu);
+    while (!lookup->done) {
+      bool cancelled = target_.cancel != nullptr && target_.cancel->load();
+      if (cancelled || absl::Now() > deadline) {
+        lookup->abandoned = true;
+        return cancelled ? absl::CancelledError(absl::StrCat("DNS lookup of ", target_.host, ": cancelled"))
+                         : absl::DeadlineExceededError(absl::StrCat("DNS: no answer for ", target_.host, " within ",
+                                                                    target_.timeout_seconds, " s"));
+      }
+      lookup->mu.AwaitWithTimeout(absl::Condition(&lookup->done), absl::Milliseconds(50));
     }
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    ::gai_suspend(list, 1, &ts);
+    rc = lookup->rc;
+    found = lookup->result;
+    lookup->result = nullptr;
   }
   if (rc != 0) {
     return absl::UnavailableError(absl::StrCat("DNS: cannot resolve ", target_.host, ": ", ::gai_strerror(rc)));
   }
-  std::unique_ptr<struct addrinfo, decltype(&::freeaddrinfo)> addrs(req.ar_result, &::freeaddrinfo);
+  std::unique_ptr<struct addrinfo, decltype(&::freeaddrinfo)> addrs(found, &::freeaddrinfo);
+  int left = 0;
+  for (struct addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) ++left;
   std::string last = "no address";
-  for (struct addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
+  for (struct addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next, --left) {
+    // Each address gets its share of the time left (at least 3 s), so a
+    // blackholed first address (IPv6 without a route) leaves time for the
+    // next one.
+    absl::Duration share = std::max((deadline - absl::Now()) / std::max(left, 1), absl::Seconds(3));
+    absl::Time attempt_deadline = std::min(deadline, absl::Now() + share);
     UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
     if (!fd) continue;
     int on = 1, idle = 15, intvl = 5, cnt = 3;
@@ -304,7 +339,7 @@ absl::Status SshConnection::Connect() {
       continue;
     }
     fd_ = std::move(fd);
-    absl::Status st = Wait("connect", deadline, true);
+    absl::Status st = Wait("connect", attempt_deadline, true);
     if (!st.ok()) {
       if (st.code() == absl::StatusCode::kCancelled) return st;
       last = std::string(st.message());
@@ -389,6 +424,8 @@ absl::Status SshConnection::Authenticate() {
     allowed = *list;
   } else if (libssh2_userauth_authenticated(session_)) {
     return absl::OkStatus();  // "none" was enough
+  } else if (broken_) {
+    return list.status();  // timed out or cancelled: not a second wait on a dead session
   }
   auto refused = [&](const std::string& method) {
     return absl::PermissionDeniedError(absl::StrCat("authentication as ", target_.Describe(), ": ", method,

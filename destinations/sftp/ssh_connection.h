@@ -1,7 +1,8 @@
 // SshConnection: one SSH session with SFTP (libssh2 >= 1.11.1), for the
 // sftp destination kind.
 //
-// Open() resolves the host (getaddrinfo_a: cancellable), connects, runs the
+// Open() resolves the host (on a thread of its own: cancellable, bounded),
+// connects (each address gets its share of the timeout), runs the
 // handshake offering only modern algorithms (strict key exchange against
 // Terrapin comes with 1.11.1) and only the host-key types known_hosts holds
 // for this host:port, verifies the host key (always: there is no way to

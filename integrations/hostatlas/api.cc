@@ -173,7 +173,6 @@ absl::StatusOr<HttpResponse> Client::Call(HttpClient& http, const char* op, cons
                                           const std::string& url,
                                           std::vector<std::pair<std::string, std::string>> headers,
                                           absl::string_view body, const SecretString* bearer) {
-  if (bearer != nullptr && !bearer->empty()) headers.emplace_back("Authorization", "Bearer " + bearer->reveal());
   HttpRequest req;
   req.op = op;
   req.method = method;
@@ -184,6 +183,8 @@ absl::StatusOr<HttpResponse> Client::Call(HttpClient& http, const char* op, cons
     if (ms < 200) return absl::DeadlineExceededError(absl::StrCat(op, ": not sent, no time left"));
     req.timeout_ms = ms;
   }
+  // Added last, after every early return: it is wiped below.
+  if (bearer != nullptr && !bearer->empty()) headers.emplace_back("Authorization", "Bearer " + bearer->reveal());
   req.headers = std::move(headers);
   req.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
   auto r = http.Do(req);
