@@ -696,14 +696,37 @@ int CmdSchedule(const GlobalFlags& g, const std::vector<std::string>& args) {
     if (under(root, {"/tmp", "/var/tmp"})) o.private_tmp = false;
     if (under(root, {"/etc", "/usr", "/boot"})) o.writable_paths.push_back(root);
   }
+  // The files of this stem may be another config's (the same file name in
+  // another folder): never replaced silently. And one config is scheduled
+  // one way: a timer and a cron entry would run it twice.
+  auto stem = ConfigStem(o.config_path);
+  ScheduleFiles files = ScheduleFilesFor(stem.ok() ? *stem : "backup");
+  if (install) {
+    for (const std::string& f : {cron ? files.cron : files.timer}) {
+      if (::access(f.c_str(), F_OK) != 0) continue;
+      std::optional<std::string> cfg = ScheduledConfig(f);
+      if (cfg.has_value() && *cfg == o.config_path) continue;
+      Error(absl::StrCat("schedule: ", f, " exists and runs ", cfg.value_or("something else"),
+                         ", not ", o.config_path, "; not replaced"));
+      Hint("two configs with the same file name share these names: rename one of them");
+      return kExitPreflight;
+    }
+    const std::string& other = cron ? files.timer : files.cron;
+    if (::access(other.c_str(), F_OK) == 0 && ScheduledConfig(other) == o.config_path) {
+      Warn(absl::StrCat(other, " schedules this config too: remove it (",
+                        cron ? absl::StrCat("systemctl disable --now ", Basename(files.timer), " and rm ", files.timer,
+                                            " ", files.service)
+                             : absl::StrCat("rm ", files.cron),
+                        "), or every run happens twice"));
+    }
+  }
   if (cron) {
     auto line = RenderCronLine(o);
     if (!line.ok()) {
       Error(absl::StrCat("schedule: ", line.status().message()));
       return kExitPreflight;
     }
-    auto stem = ConfigStem(o.config_path);
-    std::string path = absl::StrCat("/etc/cron.d/", CronFileName(stem.ok() ? *stem : "backup"));
+    const std::string& path = files.cron;
     if (!install) {
       Out(absl::StrCat("# ", path, "\n", *line));
       return kExitOk;

@@ -1,5 +1,7 @@
 #include "graphs/backup.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -127,10 +129,24 @@ void CheckSchedule(const BackupSpec& spec, PreflightReport& report) {
   if (spec.schedule.empty()) return;
   auto stem = ConfigStem(spec.config_path);
   if (!stem.ok()) return;
-  std::string timer = absl::StrCat("/etc/systemd/system/hostatlas-backup-", *stem, ".timer");
-  std::string cron = absl::StrCat("/etc/cron.d/", CronFileName(*stem));
-  if (::access(timer.c_str(), F_OK) == 0 || ::access(cron.c_str(), F_OK) == 0) {
-    report.Ok("schedule", spec.schedule, "installed");
+  ScheduleFiles files = ScheduleFilesFor(*stem);
+  // `schedule` writes the config's real path into what it installs.
+  char real[PATH_MAX];
+  std::string config = ::realpath(spec.config_path.c_str(), real) != nullptr ? real : spec.config_path;
+  std::string other;
+  for (const std::string& f : {files.timer, files.cron}) {
+    if (::access(f.c_str(), F_OK) != 0) continue;
+    std::optional<std::string> cfg = ScheduledConfig(f);
+    if (cfg.has_value() && *cfg == config) {
+      report.Ok("schedule", spec.schedule, absl::StrCat("installed (", f, ")"));
+      return;
+    }
+    other = absl::StrCat(f, " runs ", cfg.value_or("another config"));
+  }
+  if (!other.empty()) {
+    report.Warn("schedule", spec.schedule,
+                absl::StrCat("not installed for this config: ", other,
+                             " (the same file name)\nhint: rename one of the configs, then hostatlas-backup schedule --install"));
     return;
   }
   report.Warn("schedule", spec.schedule,

@@ -91,7 +91,7 @@ bool ParseCronField(const std::string& text, int lo, int hi, const std::vector<s
         if (is_dow && b == 0 && a > 0 && !classic) b = 7;
       } else if (slash.size() == 2) {
         if (classic) return false;
-        b = is_dow ? 6 : hi;
+        b = is_dow ? std::max(a, 6) : hi;  // 7/N: Sunday (cronie's 7-7/N)
       }
     }
     if (a < lo || b > hi || a > b) return false;
@@ -331,6 +331,8 @@ const std::vector<CalendarCase>& CalendarCases() {
       {"0 8 * * 1-5", {"Mon..Fri *-*-* 08:00:00"}},
       {"0 0 * * 7", {"Sun *-*-* 00:00:00"}},
       {"0 0 * * 0", {"Sun *-*-* 00:00:00"}},
+      // 7/N: Sunday alone (cronie's 7-7/N), never "no restriction"
+      {"0 3 * * 7/2", {"Sun *-*-* 03:00:00"}},
       {"0 0 * * 5-7", {"Fri..Sun *-*-* 00:00:00"}},
       {"0 0 * * fri-sun", {"Fri..Sun *-*-* 00:00:00"}},
       {"0 0 * * sat-0", {"Sat,Sun *-*-* 00:00:00"}},
@@ -832,6 +834,7 @@ TEST(RenderCronLine, WritesWhatClassicCronReadsTheSameWay) {
       {"0 2/6 */10 jan-MAR 1/2", "0 2-23/6 */10 jan-MAR 1-6/2"},
       {"0 0 * * fri-sun", "0 0 * * fri-7"},
       {"0 0 * * 5-0/2,1", "0 0 * * 5-7/2,1"},
+      {"0 3 * * 7/2", "0 3 * * 0"},
       {"@Daily", "@daily"},
       {"@annually", "@annually"},
   };

@@ -359,6 +359,36 @@ done
 [ "$(ls "$T/dest" | sort)" = "$before" ] || fail "a run with an invalid schedule wrote an archive"
 ok "an invalid schedule is a config error at its line (file:$line:11), exit 2"
 
+# --install --cron for two configs with the same file name (the default
+# name is backup.yml): the second does not replace the first's entry, and
+# pre-flight counts an entry as installed only when it runs this config.
+# In a private mount namespace with a scratch folder over /etc/cron.d
+# (Debian's e2fsprogs, a required package, ships it): nothing on the host
+# is touched.
+[ -d /etc/cron.d ] || fail "no /etc/cron.d to mount over"
+mkdir -p "$T/a" "$T/b" "$T/crond"
+cp "$T/sched.yml" "$T/a/backup.yml"; sed 's/^schedule: .*/schedule: "0 4 * * *"/' "$T/sched.yml" > "$T/b/backup.yml"
+cat > "$T/ns.sh" <<SH
+set -e
+mount --bind "$T/crond" /etc/cron.d
+"$BIN" --config "$T/a/backup.yml" schedule --install --cron > "$T/ns.a" 2>&1
+set +e
+"$BIN" --config "$T/b/backup.yml" schedule --install --cron > "$T/ns.b" 2>&1; echo \$? > "$T/ns.b.rc"
+"$BIN" --config "$T/a/backup.yml" run --dry-run > /dev/null 2> "$T/ns.a.dry"
+"$BIN" --config "$T/b/backup.yml" run --dry-run > /dev/null 2> "$T/ns.b.dry"
+exit 0
+SH
+unshare -m bash "$T/ns.sh" || fail "unshare: $(cat "$T/ns.a" 2>/dev/null)"
+grep -q "wrote /etc/cron.d/hostatlas-backup-backup" "$T/ns.a" || fail "first --install --cron: $(cat "$T/ns.a")"
+[ "$(cat "$T/ns.b.rc")" = 2 ] && grep -q "/etc/cron.d/hostatlas-backup-backup exists and runs $T/a/backup.yml, not $T/b/backup.yml; not replaced" "$T/ns.b" \
+  || fail "second config of the same name: rc $(cat "$T/ns.b.rc"): $(cat "$T/ns.b")"
+grep -q "^0 3 \* \* \* root .*$T/a/backup.yml" "$T/crond/hostatlas-backup-backup" || fail "the first entry was changed: $(cat "$T/crond/hostatlas-backup-backup")"
+grep -q "warning: pre-flight: schedule" "$T/ns.a.dry" && fail "the installed config still warns: $(cat "$T/ns.a.dry")"
+grep -q "schedule: 0 4 \* \* \*: not installed for this config: /etc/cron.d/hostatlas-backup-backup runs $T/a/backup.yml" "$T/ns.b.dry" \
+  || fail "the other config's dry run: $(cat "$T/ns.b.dry")"
+[ ! -e /etc/cron.d/hostatlas-backup-backup ] || fail "the host's /etc/cron.d was written"
+ok "schedule --install --cron: another config of the same file name is refused (exit 2), not replaced; pre-flight tells which config an entry runs"
+
 # 8. Partial results visible: a failing post-hook, warnings in status.
 EXTRA=$'hooks:\n  post: ["echo marker-xyz; exit 3"]' write_config "$T/post.yml" "$S"
 sleep 1.1
