@@ -121,8 +121,13 @@ fetch() { # fetch URL FILE
       wget -q --timeout=30 --tries=3 -O "$2" "$1"
     fi
   else
-    # BusyBox wget: fewer options.
-    wget -q -T 30 -O "$2" "$1"
+    # BusyBox wget: fewer options. No -T: Debian 12's BusyBox wget is built
+    # without it and crashes on it; coreutils' timeout bounds it instead.
+    if command -v timeout >/dev/null 2>&1; then
+      timeout 900 wget -q -O "$2" "$1"
+    else
+      wget -q -O "$2" "$1"
+    fi
   fi
 }
 
@@ -317,7 +322,11 @@ main() {
   fi
   check_writable "$DIR"
 
-  HAB_TMP=$(mktemp -d 2>/dev/null || mktemp -d -t hostatlas-backup)
+  if [ -d "$DIR/hostatlas-backup" ]; then
+    die "$DIR/hostatlas-backup is a directory; move it away and rerun"
+  fi
+  HAB_TMP=$(mktemp -d 2>/dev/null || mktemp -d /tmp/hostatlas-backup.XXXXXX 2>/dev/null) ||
+    die "cannot create a temporary folder (TMPDIR=${TMPDIR:-unset}); point TMPDIR at a writable folder"
   HAB_STAGED=
   trap cleanup EXIT
   trap 'exit 129' HUP
@@ -400,7 +409,9 @@ EOF
   # Stage next to the target (same file system), prove it runs, then rename
   # over the old binary in one step: a running binary is never half-replaced.
   mkdir -p "$DIR" || die "cannot create $DIR"
-  HAB_STAGED=$DIR/.hostatlas-backup.new.$$
+  # A fresh name nobody else can have made (a folder or a file planted at
+  # a predictable name would misdirect or block the install).
+  HAB_STAGED=$(mktemp "$DIR/.hostatlas-backup.new.XXXXXX") || die "cannot create a file in $DIR"
   install -m 0755 "$HAB_TMP/$FILE" "$HAB_STAGED" || die "cannot write $HAB_STAGED"
   "$HAB_STAGED" version >/dev/null 2>&1 </dev/null ||
     die "the downloaded binary does not run on this host; nothing installed"

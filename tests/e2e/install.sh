@@ -160,6 +160,18 @@ grep -q "run --dry-run" "$T/out" || fail "latest: no dry-run step: $(cat "$T/out
 grep -q '"GET /good/backup/version.json ' "$T/http.log" || fail "latest: version.json not read"
 ok "latest release into a new --dir: 0.2.0 bytes, mode 0755, runs, next steps, no leftovers"
 
+# A folder where the binary goes: refused before any download, nothing left;
+# a TMPDIR that does not exist: a message that names it.
+mkdir -p "$T/d90/bin/hostatlas-backup"
+n=$(requests)
+expect_rc 1 inst --dir="$T/d90/bin" --base-url="$URL/good"
+grep -q "$T/d90/bin/hostatlas-backup is a directory" "$T/err" || fail "a folder at the target: $(cat "$T/err")"
+[ "$(requests)" = "$n" ] && [ -z "$(ls -A "$T/d90/bin/hostatlas-backup")" ] && [ "$(ls -A "$T/d90/bin")" = hostatlas-backup ] \
+  || fail "a folder at the target: downloads or leftovers: $(ls -laR "$T/d90")"
+TMPDIR=$T/no/such/tmp expect_rc 0 inst --dir="$T/d91/bin" --base-url="$URL/good"
+same "$T/d91/bin/hostatlas-backup" "$GOOD_V2" || fail "TMPDIR missing: not installed: $(cat "$T/err")"
+ok "a folder at the target path is refused before any download; a missing TMPDIR falls back to /tmp"
+
 # 4. Pinned --version=0.1.0 over the existing 0.2.0: files.json of 0.1.0 and
 #    the binary from the 0.1.0 folder.
 expect_rc 0 inst --dir="$T/d1/bin" --base-url="$URL/good" --version=0.1.0
