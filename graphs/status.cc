@@ -19,6 +19,7 @@
 #include "graphs/archives.h"
 #include "graphs/backup.h"
 #include "graphs/run_log.h"
+#include "sources/registry.h"
 
 namespace hab {
 namespace {
@@ -223,8 +224,14 @@ absl::StatusOr<std::string> RenderList(const StatusOptions& o) {
   if (o.json) {
     std::vector<std::string> js;
     for (const ArchiveRef* a : newest_first) {
-      js.push_back(absl::StrCat("{\"source\":", JsonString(a->name.source), ",\"key\":", JsonString(a->key),
-                                ",\"time\":", JsonString(a->name.timestamp), ",\"size\":", a->size, "}"));
+      const std::string& t = a->name.timestamp;  // YYYYMMDDTHHMMSSZ -> RFC 3339
+      std::string rfc3339 = absl::StrCat(t.substr(0, 4), "-", t.substr(4, 2), "-", t.substr(6, 2), "T", t.substr(9, 2),
+                                         ":", t.substr(11, 2), ":", t.substr(13, 2), "Z");
+      const SourceKind* kind = FindSourceKindByExtension(a->name.ext);
+      js.push_back(absl::StrCat("{\"source\":", JsonString(a->name.source), ",\"type\":",
+                                JsonString(kind != nullptr ? std::string(kind->type()) : a->name.ext),
+                                ",\"key\":", JsonString(a->key), ",\"time\":", JsonString(rfc3339),
+                                ",\"size\":", a->size, "}"));
     }
     return absl::StrCat("{\"destination\":", JsonString(s.describe), ",\"archives\":[", absl::StrJoin(js, ","),
                         "]}\n");

@@ -43,6 +43,18 @@ size_t ReadBody(char* out, size_t size, size_t n, void* user) {
   return len;
 }
 
+// libcurl rewinds the body when a kept-alive connection turned out dead
+// and the request goes again on a new one (without this: a failed request
+// and a retry of our own).
+int SeekBody(void* user, curl_off_t offset, int origin) {
+  auto* st = static_cast<UploadState*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > st->body.size()) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  st->pos = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
@@ -237,6 +249,8 @@ class CurlClient : public HttpClient {
       curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
       curl_easy_setopt(h, CURLOPT_READDATA, &up);
+      curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, SeekBody);
+      curl_easy_setopt(h, CURLOPT_SEEKDATA, &up);
       curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
       // Large send buffers: fewer, bigger writes to the socket.
       curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);

@@ -245,7 +245,11 @@ assert len(a) == 3, a
 assert [x["source"] for x in a] == ["tree"] * 3, a
 assert [x["time"] for x in a] == sorted((x["time"] for x in a), reverse=True), "not newest first"
 for x in a:
-    assert x["key"] == "hostatlas-backup-tree-%s.tar.zst.age" % x["time"], x
+    assert x["type"] == "files", x
+    # RFC 3339, UTC; the key carries the same instant in compact form
+    assert len(x["time"]) == 20 and x["time"][10] == "T" and x["time"].endswith("Z"), x
+    compact = x["time"].replace("-", "").replace(":", "")
+    assert x["key"] == "hostatlas-backup-tree-%s.tar.zst.age" % compact, x
     assert x["size"] == os.path.getsize(os.path.join(dest, x["key"])), x
 PY
 ok "list (text) and list --json: every archive, newest first, key/time/size right"
