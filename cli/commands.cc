@@ -486,6 +486,15 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
   auto log_dir = RunLog::Directory();
   DescribeHostAtlas(g, spec.ok() && ValidHeartbeatSlug(spec->heartbeat_slug) ? spec->heartbeat_slug : "",
                     log_dir.ok() ? *log_dir + "/hostatlas-spool" : "", opt.hostatlas_text, opt.hostatlas_json);
+  // The last `run` that took the lock: status says when it has no run log
+  // yet (still running, or killed before it could write one).
+  char real[PATH_MAX];
+  std::string me = ::realpath(opt.config_path.c_str(), real) != nullptr ? real : opt.config_path;
+  if (auto rec = RunLock::Peek(opt.config_path); rec.has_value() && rec->command == "run" && rec->config == me) {
+    opt.lock_pid = rec->pid;
+    opt.lock_started = rec->started;
+    opt.lock_running = rec->running;
+  }
   auto out = RenderStatus(opt);
   if (!out.ok()) {
     Error(out.status().message());
@@ -534,14 +543,14 @@ struct ArchiveCommand {
   PlanContext pc;
 };
 
-int SetupArchiveCommand(const GlobalFlags& g, ArchiveCommand& c) {
+int SetupArchiveCommand(const GlobalFlags& g, ArchiveCommand& c, const char* command) {
   std::string config_path = ConfigPath(g);
   c.spec = LoadConfig(config_path);
   if (!c.spec.ok()) {
     Error(c.spec.status().message());
     return kExitPreflight;
   }
-  if (absl::Status st = c.lock.Acquire(config_path); !st.ok()) {
+  if (absl::Status st = c.lock.Acquire(config_path, command); !st.ok()) {
     Error(st.message());
     return kExitPreflight;
   }
@@ -581,7 +590,7 @@ int CmdRestore(const GlobalFlags& g, const std::vector<std::string>& args) {
     return kExitPreflight;
   }
   ArchiveCommand c;
-  if (int rc = SetupArchiveCommand(g, c); rc != kExitOk) return rc;
+  if (int rc = SetupArchiveCommand(g, c, "restore"); rc != kExitOk) return rc;
   auto items = RunRestore(*c.spec, c.pc, opt, g_cancel);
   if (!items.ok()) return SetupError("restore", items.status());
   bool ok = true;
@@ -628,7 +637,7 @@ int CmdVerify(const GlobalFlags& g, const std::vector<std::string>& args) {
     return kExitPreflight;
   }
   ArchiveCommand c;
-  if (int rc = SetupArchiveCommand(g, c); rc != kExitOk) return rc;
+  if (int rc = SetupArchiveCommand(g, c, "verify"); rc != kExitOk) return rc;
   auto items = RunVerify(*c.spec, c.pc, opt, g_cancel);
   if (!items.ok()) return SetupError("verify", items.status());
   bool ok = true;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,10 +11,13 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/file_util.h"
 
@@ -91,7 +95,7 @@ std::string RunLock::PathFor(const std::string& config_path) {
   return absl::StrCat(Directory(), "/hostatlas-backup-", stem, ".lock");
 }
 
-absl::Status RunLock::Acquire(const std::string& config_path) {
+absl::Status RunLock::Acquire(const std::string& config_path, const char* command) {
   std::string path = PathFor(config_path);
   std::string dir = Dirname(path), name = Basename(path);
   // Ours to create: root's /run/hostatlas-backup and the /tmp fallback; an
@@ -136,13 +140,44 @@ absl::Status RunLock::Acquire(const std::string& config_path) {
     // kFailedPrecondition: an unsafe directory or file).
     return absl::UnavailableError(msg);
   }
-  std::string me = absl::StrCat("pid ", ::getpid(), " started ", Rfc3339Utc(std::time(nullptr)),
-                                " config ", me_config, "\n");
+  std::string me = absl::StrCat("pid ", ::getpid(), " started ", Rfc3339Utc(std::time(nullptr)), " command ",
+                                command, " config ", me_config, "\n");
   if (::ftruncate(fd.get(), 0) == 0) {
     (void)!::pwrite(fd.get(), me.data(), me.size(), 0);
   }
   fd_ = std::move(fd);
   return absl::OkStatus();
+}
+
+std::optional<RunLock::Record> RunLock::Peek(const std::string& config_path) {
+  std::string path = PathFor(config_path);
+  auto dir_fd = OpenLockDirectory(Dirname(path), /*create=*/false);
+  if (!dir_fd.ok()) return std::nullopt;
+  UniqueFd fd(::openat(dir_fd->get(), Basename(path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+      st.st_nlink != 1) {
+    return std::nullopt;
+  }
+  char buf[4096];
+  ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0) return std::nullopt;
+  std::string text(absl::StripTrailingAsciiWhitespace(absl::string_view(buf, static_cast<size_t>(n))));
+  // "pid N started T command C config PATH"
+  std::vector<std::string> w = absl::StrSplit(text, absl::MaxSplits(' ', 7));
+  Record r;
+  if (w.size() != 8 || w[0] != "pid" || w[2] != "started" || w[4] != "command" || w[6] != "config" ||
+      !absl::SimpleAtoi(w[1], &r.pid) || r.pid <= 0) {
+    return std::nullopt;
+  }
+  r.started = w[3];
+  r.command = w[5];
+  r.config = w[7];
+  if (::kill(static_cast<pid_t>(r.pid), 0) == 0 || errno == EPERM) {
+    auto cmdline = ReadFile(absl::StrCat("/proc/", r.pid, "/cmdline"), 1 << 16);
+    r.running = cmdline.ok() && absl::StrContains(*cmdline, "hostatlas-backup");
+  }
+  return r;
 }
 
 }  // namespace hab::cli

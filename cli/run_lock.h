@@ -2,7 +2,7 @@
 //
 // flock(LOCK_EX | LOCK_NB) on "<dir>/hostatlas-backup-<config-stem>.lock";
 // the kernel releases it when the process dies however it dies. The file
-// names the holder ("pid N started RFC3339 config PATH"), so a collision
+// names the holder ("pid N started RFC3339 command C config PATH"), so a collision
 // message names the PID, the start time and the colliding config's path
 // (two configs with the same file name in different directories share a
 // lock: the product page's rule is the stem).
@@ -17,6 +17,8 @@
 //    and refused unless it is a regular file owned by us with one link.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,7 +34,20 @@ class RunLock {
   // kUnavailable on a collision (the message names the holder);
   // kFailedPrecondition for an unsafe directory or file; other codes for
   // I/O errors.
-  absl::Status Acquire(const std::string& config_path);
+  // `command`: "run", "restore", "verify" (recorded in the file).
+  absl::Status Acquire(const std::string& config_path, const char* command = "run");
+
+  // What the lock file of `config_path` records of the last command that
+  // took it (read only: never locks, never creates). nullopt: none, or a
+  // file or directory that fails the checks above.
+  struct Record {
+    int64_t pid = 0;
+    std::string started;  // RFC 3339
+    std::string command;
+    std::string config;
+    bool running = false;  // that pid is alive and is hostatlas-backup
+  };
+  static std::optional<Record> Peek(const std::string& config_path);
 
  private:
   UniqueFd fd_;  // closing it releases the lock

@@ -169,6 +169,18 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
     for (const auto& l : last->source_lines) absl::StrAppend(&text, "  ", l, "\n");
     for (const auto& h : last->hook_failures) absl::StrAppend(&text, "  ", h, "\n");
   }
+  // RFC 3339 UTC strings of one shape compare as times.
+  std::string json_unfinished = "null";
+  if (!o.lock_started.empty() && (!last.has_value() || o.lock_started > last->ended)) {
+    if (o.lock_running) {
+      absl::StrAppend(&text, "run in progress: pid ", o.lock_pid, ", started ", o.lock_started, "\n");
+    } else {
+      absl::StrAppend(&text, "unfinished run: pid ", o.lock_pid, " started ", o.lock_started,
+                      " and ended without a run log (killed: kill -9, out of memory, power loss?)\n");
+    }
+    json_unfinished = absl::StrCat("{\"pid\":", o.lock_pid, ",\"started_at\":", JsonString(o.lock_started),
+                                   ",\"running\":", o.lock_running ? "true" : "false", "}");
+  }
   std::string json_dest = "null";
   if (o.spec != nullptr) {
     Snapshot s = TakeSnapshot(o);
@@ -209,8 +221,8 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
   }
   absl::StrAppend(&text, o.hostatlas_text);
   if (o.json) {
-    return absl::StrCat("{\"last_run\":", json_last, ",\"destination\":", json_dest, ",\"hostatlas\":",
-                        o.hostatlas_json, "}\n");
+    return absl::StrCat("{\"last_run\":", json_last, ",\"unfinished_run\":", json_unfinished,
+                        ",\"destination\":", json_dest, ",\"hostatlas\":", o.hostatlas_json, "}\n");
   }
   return text;
 }

@@ -22,6 +22,12 @@ struct StatusOptions {
   // and a JSON object ("null" when absent).
   std::string hostatlas_text;
   std::string hostatlas_json = "null";
+  // The last `run` that took the config's lock (from its lock file; the
+  // caller reads it): a start newer than the last run log's end is a run
+  // in progress, or one that died without a run log (kill -9, OOM, power).
+  int64_t lock_pid = 0;
+  std::string lock_started;  // RFC 3339; "" when unknown
+  bool lock_running = false;
 };
 
 absl::StatusOr<std::string> RenderStatus(const StatusOptions& options);

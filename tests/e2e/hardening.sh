@@ -209,17 +209,24 @@ ok "dry run touches nothing (no folder created); '..' in destination.path is a c
 head -c 20000000 /dev/urandom > "$S/big.bin"
 HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 & pid=$!
 wait_partial || fail "no .partial in flight"
+"$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
+grep -q "^run in progress: pid $pid, started 20" "$T/status" || fail "status during the run: $(cat "$T/status")"
 kill -9 $pid; wait $pid 2>/dev/null || true
 sleep 1.1
 "$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
 grep -q "unfinished archive: hostatlas-backup-tree-.*\.partial" "$T/status" || fail "status: $(cat "$T/status")"
+grep -q "^unfinished run: pid $pid started 20.* and ended without a run log" "$T/status" || fail "status after kill -9: $(cat "$T/status")"
+"$BIN" --config "$T/hd.yml" status --json | python3 -c "import json,sys; u=json.load(sys.stdin)['unfinished_run']; assert u['pid']==$pid and not u['running'], u" \
+  || fail "status --json after kill -9"
 # The next run removes it once nothing has touched it for 10 minutes.
 touch -d '-20 minutes' "$T"/dest/*.partial
 "$BIN" --config "$T/hd.yml" run >/dev/null 2>"$T/err" || fail "run after kill -9: $(cat "$T/err")"
 grep -q "removed a leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/err" || fail "no sweep: $(cat "$T/err")"
 no_partials || fail ".partial still there"
+"$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
+grep -q "unfinished run\|run in progress" "$T/status" && fail "status after a finished run still says: $(cat "$T/status")"
 rm -f "$T/dest"/*
-ok "kill -9 leftovers: status names the .partial, the next run removes it"
+ok "kill -9 leftovers: status shows the run in progress, then the run that left no log and the .partial; the next run removes it"
 
 # --- 17. A kill -9 during a restore leaves its staging folder: the next
 # restore sweeps it; a failed restore into a new --to leaves no folder.
