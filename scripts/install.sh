@@ -116,7 +116,18 @@ fetch() { # fetch URL FILE
       -o "$2" "$1"
   elif wget --version 2>/dev/null | grep -q 'GNU Wget'; then
     if [ "$PROTO" = "=https" ]; then
-      wget -q --https-only --timeout=30 --tries=3 -O "$2" "$1"
+      # --https-only holds for recursive downloads only: a redirect to plain
+      # http is followed. The response headers (-S) tell; such a download
+      # is thrown away.
+      wget -q -S --https-only --timeout=30 --tries=3 -O "$2" "$1" 2>"$2.headers" || {
+        rm -f "$2.headers"
+        return 1
+      }
+      if grep -qi '^ *location: *http:' "$2.headers"; then
+        rm -f "$2" "$2.headers"
+        die "refusing $1: the server redirected it to plain http"
+      fi
+      rm -f "$2.headers"
     else
       wget -q --timeout=30 --tries=3 -O "$2" "$1"
     fi

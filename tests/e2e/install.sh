@@ -294,6 +294,42 @@ expect_rc 1 inst_path "$P" --dir="$T/d11" --base-url="$URL/good"
 grep -q 'neither curl nor wget found' "$T/err" && [ ! -e "$T/d11" ] || fail "no downloader: $(cat "$T/err")"
 ok "curl absent: wget downloads (and verifies); neither: refused"
 
+# An https base whose server redirects to plain http: curl refuses the
+# redirect (--proto-redir =https), and the wget path too (its --https-only
+# does not cover redirects; the response headers tell).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null || fail "openssl req"
+"$PY" -u - "$T/tls.crt" "$T/tls.key" "$URL" >"$T/https.out" 2>"$T/https.log" <<'PY' &
+import http.server, ssl, sys
+crt, key, target = sys.argv[1:4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", target + "/good" + self.path[len("/r"):])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(crt, key)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1])
+s.serve_forever()
+PY
+HTTPS_SRV=$!
+HP=
+for _ in $(seq 1 100); do HP=$(head -1 "$T/https.out" 2>/dev/null); [ -n "$HP" ] && break; sleep 0.1; done
+[ -n "$HP" ] || { kill "$HTTPS_SRV"; fail "https server did not start: $(cat "$T/https.log")"; }
+printf 'ca_certificate = %s\n' "$T/tls.crt" > "$T/wgetrc"
+P=$T/p-wget
+WGETRC=$T/wgetrc expect_rc 1 inst_path "$P" --dir="$T/d92" --base-url="https://127.0.0.1:$HP/r"
+grep -q "the server redirected it to plain http" "$T/err" && [ ! -e "$T/d92" ] || { kill "$HTTPS_SRV"; fail "wget, https -> http: $(cat "$T/err")"; }
+CURL_CA_BUNDLE=$T/tls.crt expect_rc 1 inst --dir="$T/d93" --base-url="https://127.0.0.1:$HP/r"
+grep -q "cannot download https://127.0.0.1:$HP/r/backup/version.json" "$T/err" && [ ! -e "$T/d93" ] \
+  || { kill "$HTTPS_SRV"; fail "curl, https -> http: $(cat "$T/err")"; }
+kill "$HTTPS_SRV"; wait "$HTTPS_SRV" 2>/dev/null || true
+scratch_clean || fail "https -> http: scratch dir left behind: $(ls -A "$TMPDIR")"
+ok "an https base redirecting to plain http: refused with curl and with wget, nothing installed"
+
 # 14. HOSTATLAS_INSTALL_BASE_URL is honoured (script piped to sh -s, as from
 #     curl), and --base-url wins over it.
 n=$(grep -c '"GET /good/backup/version.json ' "$T/http.log")
