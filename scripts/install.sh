@@ -47,6 +47,15 @@ EOF
 }
 
 # Cleanup of the scratch dir and of a staged binary left in the target dir.
+# shquote WORD: WORD as one shell word (single-quoted when it holds anything
+# but letters, digits and / . _ - + : , @ %).
+shquote() {
+  case $1 in
+    "" | *[!A-Za-z0-9/._+:,@%-]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
 cleanup() {
   if [ -n "${HAB_STAGED:-}" ]; then rm -f "$HAB_STAGED"; fi
   if [ -n "${HAB_TMP:-}" ]; then rm -rf "$HAB_TMP"; fi
@@ -435,8 +444,8 @@ EOF
 
   cmd=hostatlas-backup
   if ! on_path "$DIR"; then
-    warn "warning: $DIR is not on your PATH; add it, e.g. export PATH=\"$DIR:\$PATH\" in your shell profile"
-    cmd=$DIR/hostatlas-backup
+    warn "warning: $DIR is not on your PATH; add it, e.g. export PATH=$(shquote "$DIR"):\"\$PATH\" in your shell profile"
+    cmd=$(shquote "$DIR/hostatlas-backup")
   else
     first=$(command -v hostatlas-backup 2>/dev/null || true)
     if [ -n "$first" ] && [ "$first" != "$DIR/hostatlas-backup" ]; then
@@ -450,6 +459,8 @@ EOF
   else
     confdir=${XDG_CONFIG_HOME:-${HOME:-}/.config}/hostatlas/backup
   fi
+  # Printed for copy and paste: quoted where the shell would split or expand.
+  confdir=$(shquote "$confdir")
   say "next steps:"
   say "  1. make an encryption key (it prints its age1... recipient):"
   say "       mkdir -p -m 0700 $confdir && $cmd keygen -o $confdir/age.key"

@@ -170,7 +170,10 @@ grep -q "$T/d90/bin/hostatlas-backup is a directory" "$T/err" || fail "a folder 
   || fail "a folder at the target: downloads or leftovers: $(ls -laR "$T/d90")"
 TMPDIR=$T/no/such/tmp expect_rc 0 inst --dir="$T/d91/bin" --base-url="$URL/good"
 same "$T/d91/bin/hostatlas-backup" "$GOOD_V2" || fail "TMPDIR missing: not installed: $(cat "$T/err")"
-ok "a folder at the target path is refused before any download; a missing TMPDIR falls back to /tmp"
+expect_rc 0 inst --dir="$T/d94/it's here" --base-url="$URL/good"
+grep -qF "'$T/d94/it'\\''s here/hostatlas-backup' keygen -o" "$T/out" || fail "next steps not quoted for the shell: $(cat "$T/out")"
+grep -qF "export PATH='$T/d94/it'\\''s here':" "$T/err" || fail "PATH hint not quoted: $(cat "$T/err")"
+ok "a folder at the target path is refused before any download; a missing TMPDIR falls back to /tmp; next steps quote a path with a space and a quote"
 
 # 4. Pinned --version=0.1.0 over the existing 0.2.0: files.json of 0.1.0 and
 #    the binary from the 0.1.0 folder.
