@@ -385,8 +385,18 @@ absl::Status SftpDestination::Probe(bool create) {
                        OpenFile(*c, probe, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600));
   static constexpr char kProbe[] = "probe\n";
   auto rc = c->Call("write", [&] { return libssh2_sftp_write(h, kProbe, sizeof kProbe - 1); });
-  auto closed = c->Call("close", [&] { return libssh2_sftp_close_handle(h); });
-  absl::Status removed = Unlink(*c, probe);
+  // After a timeout or a signal the session is not asked again (each step
+  // would wait its full bound): the probe file goes through a fresh
+  // connection with the short cleanup bound.
+  absl::StatusOr<long> closed = absl::UnavailableError("probe file not closed");
+  if (!c->broken()) closed = c->Call("close", [&] { return libssh2_sftp_close_handle(h); });
+  absl::Status removed;
+  if (!c->broken()) {
+    removed = Unlink(*c, probe);
+  } else {
+    CloseQuietly(h);
+    if (auto f = CleanupConnection(target_); f.ok()) (void)Unlink(**f, probe);
+  }
   if (!rc.ok()) return rc.status();
   if (*rc < 0) return c->Error(absl::StrCat("write ", probe), *rc);
   if (!closed.ok()) return closed.status();
