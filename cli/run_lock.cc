@@ -149,6 +149,30 @@ absl::Status RunLock::Acquire(const std::string& config_path, const char* comman
   return absl::OkStatus();
 }
 
+namespace {
+// When process `pid` started (Unix time, second resolution), from
+// /proc/PID/stat (clock ticks after boot) and /proc/stat's btime.
+std::optional<int64_t> ProcessStartUnix(int64_t pid) {
+  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"), 1 << 16);
+  auto sys = ReadFile("/proc/stat", 1 << 20);
+  if (!stat.ok() || !sys.ok()) return std::nullopt;
+  size_t close = stat->rfind(')');  // the name may hold spaces and ')'
+  if (close == std::string::npos) return std::nullopt;
+  std::vector<absl::string_view> f = absl::StrSplit(absl::string_view(*stat).substr(close + 1), ' ', absl::SkipEmpty());
+  // After the name: state is field 3, starttime field 22 -> index 19 here.
+  uint64_t ticks = 0;
+  if (f.size() < 20 || !absl::SimpleAtoi(f[19], &ticks)) return std::nullopt;
+  size_t at = sys->find("\nbtime ");
+  int64_t btime = 0;
+  if (at == std::string::npos) return std::nullopt;
+  size_t eol = sys->find('\n', at + 7);
+  if (!absl::SimpleAtoi(absl::string_view(*sys).substr(at + 7, eol - at - 7), &btime)) return std::nullopt;
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (hz <= 0) return std::nullopt;
+  return btime + static_cast<int64_t>(ticks / static_cast<uint64_t>(hz));
+}
+}  // namespace
+
 std::optional<RunLock::Record> RunLock::Peek(const std::string& config_path) {
   std::string path = PathFor(config_path);
   auto dir_fd = OpenLockDirectory(Dirname(path), /*create=*/false);
@@ -173,9 +197,14 @@ std::optional<RunLock::Record> RunLock::Peek(const std::string& config_path) {
   r.started = w[3];
   r.command = w[5];
   r.config = w[7];
-  if (::kill(static_cast<pid_t>(r.pid), 0) == 0 || errno == EPERM) {
-    auto cmdline = ReadFile(absl::StrCat("/proc/", r.pid, "/cmdline"), 1 << 16);
-    r.running = cmdline.ok() && absl::StrContains(*cmdline, "hostatlas-backup");
+  // Running: that pid exists and is the process that took the lock (it
+  // started shortly before the lock's time; a recycled pid started later).
+  std::optional<int64_t> started = ProcessStartUnix(r.pid);
+  struct tm tm = {};
+  const char* end = ::strptime(r.started.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (started.has_value() && end != nullptr && *end == '\0') {
+    int64_t locked = static_cast<int64_t>(::timegm(&tm));
+    r.running = *started <= locked + 2 && *started >= locked - 600;
   }
   return r;
 }

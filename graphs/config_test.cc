@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "destinations/path_template.h"
 #include "engine/file_util.h"
+#include "graphs/archives.h"
 #include "graphs/backup.h"
 #include "graphs/plan.h"
 #include "nodes/age_format.h"
@@ -264,6 +265,49 @@ TEST(PathTemplate, SplitsAtTheDateAndMatchesFolders) {
   EXPECT_TRUE(FolderMatches("b-{{ date }}-x", "b-2026-11-01-x", "web1"));
   EXPECT_TRUE(FolderMatches("", "", "web1"));
   EXPECT_FALSE(FolderMatches("", "2026-11-01", "web1"));
+  // Only real dates are dated folders.
+  EXPECT_FALSE(FolderMatches("{{ date }}", "2026-13-45", "web1"));
+  EXPECT_FALSE(FolderMatches("{{ date }}", "2026-02-29", "web1"));
+  EXPECT_TRUE(FolderMatches("{{ date }}", "2024-02-29", "web1"));
+  EXPECT_FALSE(FolderMatches("{{ date }}", "0000-00-00", "web1"));
+}
+
+TEST(ArchiveTimes, OnlyRealTimesAndTheFutureIsNotCounted) {
+  EXPECT_TRUE(ValidCompactUtc("20240229T235959Z"));
+  EXPECT_FALSE(ValidCompactUtc("20230229T000000Z"));
+  EXPECT_FALSE(ValidCompactUtc("20261345T030000Z"));
+  EXPECT_FALSE(ValidCompactUtc("20261129T240000Z"));
+  EXPECT_FALSE(ValidCompactUtc("20261129T236000Z"));
+  EXPECT_FALSE(ValidCompactUtc("20261129T030060Z"));
+  EXPECT_FALSE(ValidCompactUtc("20261129T030000"));
+  EXPECT_TRUE(ValidDateUtc("2026-11-29"));
+  EXPECT_FALSE(ValidDateUtc("2026-04-31"));
+  EXPECT_FALSE(ParseArchiveName("hostatlas-backup-db-20261345T030000Z.tar.zst.age").has_value());
+  const int64_t now = 1764133200;  // 2025-11-26T05:00:00Z
+  auto at = [](int64_t t) { return *ParseArchiveName(ArchiveName("db", "tar", t)); };
+  EXPECT_FALSE(DatedInTheFuture(at(now), now));
+  EXPECT_FALSE(DatedInTheFuture(at(now + kFutureSlackSeconds), now));
+  EXPECT_TRUE(DatedInTheFuture(at(now + kFutureSlackSeconds + 1), now));
+  EXPECT_TRUE(DatedInTheFuture(at(now + 365 * 86400), now));
+}
+
+// A files source and a database source of the same name are different
+// histories; leftovers count only in this config's folders.
+TEST(ArchiveTimes, KeysOfThisConfig) {
+  auto spec = ParseConfig(Minimal("", "destination: {type: local, path: \"/b/{{ date }}/{{ hostname }}\"}\n"), "c.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ArchiveLocation where = LocateArchives(*spec->destination, "web1", 1764133200);
+  EXPECT_EQ(where.dated, "{{ date }}/{{ hostname }}");
+  const auto& sources = spec->sources;
+  EXPECT_TRUE(IsKeyOf("2025-11-01/web1/hostatlas-backup-a-20251101T030000Z.tar.zst.age", where, sources));
+  EXPECT_FALSE(IsKeyOf("2025-11-01/web1/hostatlas-backup-a-20251101T030000Z.sql.zst.age", where, sources));
+  EXPECT_FALSE(IsKeyOf("2025-11-01/web2/hostatlas-backup-a-20251101T030000Z.tar.zst.age", where, sources));
+  EXPECT_FALSE(IsKeyOf("scratch/deep/hostatlas-backup-a-20251101T030000Z.tar.zst.age", where, sources));
+  EXPECT_FALSE(IsKeyOf("hostatlas-backup-a-20251101T030000Z.tar.zst.age", where, sources));
+  EXPECT_FALSE(IsKeyOf("2025-11-01/web1/hostatlas-backup-b-20251101T030000Z.tar.zst.age", where, sources));
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_TRUE(IsArchiveOf(*ParseArchiveName("hostatlas-backup-a-20251101T030000Z.tar.zst.age"), *sources[0]));
+  EXPECT_FALSE(IsArchiveOf(*ParseArchiveName("hostatlas-backup-a-20251101T030000Z.pgdump.zst.age"), *sources[0]));
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ size_t CommonPrefix(const std::string& a, const std::string& b) {
 // gets a warning per source for each one passed over.
 absl::StatusOr<std::vector<ArchiveRef>> Select(const BackupSpec& spec, const PlanContext& pc, Destination& dest,
                                                const ArchiveLocation& where, const RestoreOptions& o,
-                                               std::map<std::string, std::vector<std::string>>& future) {
+                                               std::map<std::string, std::vector<std::string>>& future,
+                                               std::map<std::string, std::string>& newest_future) {
   HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> archives, ListArchives(dest, where));
   if (!o.from_key.empty()) {
     HAB_ASSIGN_OR_RETURN(ArchiveRef one, ResolveArchive(archives, where, o.from_key));
@@ -67,6 +68,7 @@ absl::StatusOr<std::vector<ArchiveRef>> Select(const BackupSpec& spec, const Pla
     if (o.all) {
       out.push_back(a);
     } else if (DatedInTheFuture(a.name, pc.now_unix)) {
+      newest_future[a.name.source] = a.key;
       future[a.name.source].push_back(absl::StrCat(
           "passed over ", a.key, ": dated in the future (a clock that was ahead, or a name planted in a shared"
           " folder); name it with --from to use it"));
@@ -90,6 +92,25 @@ void AddSelectWarnings(std::vector<RestoreItem>& items, const std::map<std::stri
     auto it = future.find(item.source);
     if (it == future.end()) continue;
     item.warnings.insert(item.warnings.end(), it->second.begin(), it->second.end());
+  }
+}
+
+// A configured source whose every archive is dated in the future has no
+// item: it fails (named), it is not silently left out.
+void AddFutureOnly(std::vector<RestoreItem>& items, const std::map<std::string, std::vector<std::string>>& future,
+                   const std::map<std::string, std::string>& newest_future) {
+  for (const auto& [source, warnings] : future) {
+    bool has_item = false;
+    for (const auto& item : items) has_item |= item.source == source;
+    if (has_item) continue;
+    RestoreItem item;
+    item.source = source;
+    auto k = newest_future.find(source);
+    item.key = k != newest_future.end() ? k->second : "";
+    item.status = absl::FailedPreconditionError(
+        "every archive of this source is dated in the future (a clock that was ahead, or names planted in a"
+        " shared folder); none was taken; name one with --from KEY (hostatlas-backup list shows them)");
+    items.push_back(std::move(item));
   }
 }
 
@@ -213,7 +234,9 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
                                                     const std::atomic<bool>& cancel) {
   HAB_ASSIGN_OR_RETURN(Setup setup, Prepare(spec, pc, options, "restore"));
   std::map<std::string, std::vector<std::string>> future;
-  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, pc, *setup.dest, setup.where, options, future));
+  std::map<std::string, std::string> newest_future;
+  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo,
+                       Select(spec, pc, *setup.dest, setup.where, options, future, newest_future));
   // `--to` itself is ours to remove again if this restore made it and
   // failed to put anything in it.
   struct stat st;
@@ -238,6 +261,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunRestore(const BackupSpec& spec, cons
   if (!to_run.empty()) RunItems(spec, pc, setup, options.target_dir, items, to_run, cancel);
   if (!target_existed) (void)RemoveEmptyDirs(options.target_dir, options.target_dir);
   AddSelectWarnings(items, future);
+  AddFutureOnly(items, future, newest_future);
   return items;
 }
 
@@ -246,7 +270,9 @@ absl::StatusOr<std::vector<RestoreItem>> RunVerify(const BackupSpec& spec, const
                                                    const std::atomic<bool>& cancel) {
   HAB_ASSIGN_OR_RETURN(Setup setup, Prepare(spec, pc, options, "verify"));
   std::map<std::string, std::vector<std::string>> future;
-  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo, Select(spec, pc, *setup.dest, setup.where, options, future));
+  std::map<std::string, std::string> newest_future;
+  HAB_ASSIGN_OR_RETURN(std::vector<ArchiveRef> todo,
+                       Select(spec, pc, *setup.dest, setup.where, options, future, newest_future));
   std::vector<RestoreItem> items;
   std::vector<size_t> to_run;
   for (auto& a : todo) {
@@ -264,6 +290,7 @@ absl::StatusOr<std::vector<RestoreItem>> RunVerify(const BackupSpec& spec, const
                 : kind->verify_counts_members() ? "members"
                                                 : "bytes";
   }
+  AddFutureOnly(items, future, newest_future);
   return items;
 }
 

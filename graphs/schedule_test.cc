@@ -575,6 +575,36 @@ TEST(ConfigStem, StripsDirectoryAndYamlExtension) {
   }
 }
 
+// What `schedule --install` refuses to replace and what pre-flight counts
+// as installed rest on reading back the config a file was made for.
+TEST(ScheduledConfig, ReadsBackTheConfigOfEachFile) {
+  char tmpl[] = "/tmp/hab-sched-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  for (const std::string config : {"/etc/hostatlas/backup/backup.yml", "/srv/my configs/backup.v2.yml"}) {
+    UnitOptions o;
+    o.binary = "/usr/local/bin/hostatlas-backup";
+    o.config_path = config;
+    o.schedule = "0 3 * * *";
+    absl::StatusOr<SystemdUnits> units = RenderSystemdUnits(o);
+    absl::StatusOr<std::string> cron = RenderCronLine(o);
+    ASSERT_TRUE(units.ok() && cron.ok()) << config;
+    for (const auto& [name, text] : {std::pair{"timer", units->timer_text}, std::pair{"service", units->service_text},
+                                     std::pair{"cron", *cron}}) {
+      std::string path = dir + "/" + name;
+      std::ofstream(path) << text;
+      EXPECT_EQ(ScheduledConfig(path), std::optional<std::string>(config)) << name << " for " << config;
+    }
+  }
+  std::ofstream(dir + "/foreign") << "0 3 * * * root /usr/bin/other\n";
+  EXPECT_EQ(ScheduledConfig(dir + "/foreign"), std::nullopt);
+  EXPECT_EQ(ScheduledConfig(dir + "/missing"), std::nullopt);
+  std::filesystem::remove_all(dir);
+  ScheduleFiles f = ScheduleFilesFor("db.prod");
+  EXPECT_EQ(f.timer, "/etc/systemd/system/hostatlas-backup-db.prod.timer");
+  EXPECT_EQ(f.cron, "/etc/cron.d/hostatlas-backup-db_prod");
+}
+
 TEST(CronFileName, HasNoDot) {
   EXPECT_EQ(CronFileName("backup"), "hostatlas-backup-backup");
   EXPECT_EQ(CronFileName("db.prod"), "hostatlas-backup-db_prod");

@@ -171,12 +171,18 @@ absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
   }
   // RFC 3339 UTC strings of one shape compare as times.
   std::string json_unfinished = "null";
-  if (!o.lock_started.empty() && (!last.has_value() || o.lock_started > last->ended)) {
+  bool newer = !o.lock_started.empty() && (!last.has_value() || o.lock_started > last->ended);
+  if (newer) {
     if (o.lock_running) {
       absl::StrAppend(&text, "run in progress: pid ", o.lock_pid, ", started ", o.lock_started, "\n");
+    } else if (!last.has_value()) {
+      // No run log of this config at all: it may have been killed, or its
+      // logs go elsewhere (HOSTATLAS_BACKUP_LOG_DIR): no verdict.
+      absl::StrAppend(&text, "last run to take the lock: pid ", o.lock_pid, ", started ", o.lock_started,
+                      "; no run log of it in ", *dir, "\n");
     } else {
       absl::StrAppend(&text, "unfinished run: pid ", o.lock_pid, " started ", o.lock_started,
-                      " and ended without a run log (killed: kill -9, out of memory, power loss?)\n");
+                      " and ended without a run log in ", *dir, " (killed: kill -9, out of memory?)\n");
     }
     json_unfinished = absl::StrCat("{\"pid\":", o.lock_pid, ",\"started_at\":", JsonString(o.lock_started),
                                    ",\"running\":", o.lock_running ? "true" : "false", "}");

@@ -141,10 +141,11 @@ fetch() { # fetch URL FILE
       wget -q --timeout=30 --tries=3 -O "$2" "$1"
     fi
   else
-    # BusyBox wget: fewer options. No -T: Debian 12's BusyBox wget is built
-    # without it and crashes on it; coreutils' timeout bounds it instead.
-    if command -v timeout >/dev/null 2>&1; then
-      timeout 900 wget -q -O "$2" "$1"
+    # BusyBox wget: fewer options. -T only where its help lists it: Debian
+    # 12's BusyBox is built without it and crashes when given it (then no
+    # read timeout applies; Ctrl-C stops a stalled download).
+    if wget --help 2>&1 | grep -q -- '-T SEC'; then
+      wget -q -T 30 -O "$2" "$1"
     else
       wget -q -O "$2" "$1"
     fi

@@ -77,11 +77,12 @@ class LocalReader : public ObjectReader {
 }  // namespace
 
 // The folders between the root and an archive (the dated ones) are made
-// and checked one at a time: each must be a real folder that we (or root)
-// own. A symlink planted there, or a folder another user made first in a
-// shared path (say /srv/backups, mode 1777), would put the archive where
-// that user can replace or delete it; list and retention, which never
-// follow a symlink, would not even see it.
+// and checked one at a time: each must be a real folder (not a symlink),
+// and, where its parent is writable by group or others, one that we (or
+// root) own. A symlink planted there, or a folder another user made first
+// in a shared path (say /srv/backups, mode 1777), would put the archive
+// where that user can replace or delete it; list and retention, which
+// never follow a symlink, would not even see it.
 absl::Status LocalDestination::MakeKeyFolders(const std::string& key) const {
   HAB_RETURN_IF_ERROR(MakeDirs(root_));
   size_t slash = 0;
@@ -95,7 +96,14 @@ absl::Status LocalDestination::MakeKeyFolders(const std::string& key) const {
           dir, " is a symlink: archives are not written through a symlink below the destination's folder"));
     }
     if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(absl::StrCat(dir, " exists and is not a directory"));
-    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    // Whose folder it is matters only where someone else could have made
+    // it: a parent that group or others may write to. (On NFS with
+    // root_squash root's own folders belong to nobody; that is not a
+    // reason to refuse.)
+    struct stat parent;
+    if (::stat(Dirname(dir).c_str(), &parent) != 0) return ErrnoStatus(errno, "stat", Dirname(dir));
+    bool shared_parent = (parent.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    if (shared_parent && st.st_uid != ::geteuid() && st.st_uid != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           dir, " belongs to uid ", st.st_uid, ", not to this user: another user could replace what is written there"
           "\nhint: remove it (or chown it) and check who can write to ", Dirname(dir)));

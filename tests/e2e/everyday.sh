@@ -141,7 +141,10 @@ grep -q "$T/dated2/" "$T/dated2.yml" || fail "dated2.yml"
 D2=$T/dated2/$HOST
 OLD=$(date -u -d "$TODAY -3 days" +%F); FUT=$(date -u -d "$TODAY +365 days" +%F)
 mkdir -p "$D2/$OLD" "$D2/$FUT" "$D2/2026-13-45"
-SQL=$D2/$OLD/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT030000Z).sql.zst.age
+# The dump is dated two minutes ahead: newer than the run below makes, yet
+# not "in the future" (5 minutes' slack), so only its kind keeps it out.
+NOWDIR=$(date -u +%F); mkdir -p "$D2/$NOWDIR"
+SQL=$D2/$NOWDIR/hostatlas-backup-tree-$(date -u -d '+2 minutes' +%Y%m%dT%H%M%SZ).sql.zst.age
 FUTURE=$D2/$FUT/hostatlas-backup-tree-$(date -u -d "$FUT" +%Y%m%dT030000Z).tar.zst.age
 NODATE=$D2/2026-13-45/hostatlas-backup-tree-$(date -u -d "$OLD" +%Y%m%dT040000Z).tar.zst.age
 printf -- '-- MySQL dump\n' | zstd -q | age -r "$RECIPIENT" > "$SQL"
@@ -158,7 +161,19 @@ grep -q "tree: retention: $FUT/.* is dated in the future" "$T/err" || fail "no w
 "$BIN" --config "$T/dated2.yml" restore --to "$T/rf" >"$T/out" 2>"$T/err" || fail "restore v4: $(cat "$T/err")"
 [ "$(cat "$T/rf/tree$S/version.txt")" = v4 ] && [ ! -e "$T/rf/tree.sql" ] || fail "restore did not pick $K4: $(ls -R "$T/rf" | head)"
 grep -q "tree: passed over $FUT/.*dated in the future" "$T/err" || fail "restore: no warning for the future name: $(cat "$T/err")"
-ok "retention and restore take only this config's kind of archive, pass over a future name (with a warning) and a not-a-date folder"
+# A second source whose only archive is dated in the future: restore and
+# verify fail it by name (exit 1) instead of leaving it out.
+OTHER_FUT=$D2/$FUT/hostatlas-backup-other-$(date -u -d "$FUT" +%Y%m%dT030000Z).tar.zst.age
+echo planted > "$OTHER_FUT"
+sed 's/^sources:$/sources:\n  - {type: files, name: other, paths: ["\/nonexistent"]}/' "$T/dated2.yml" > "$T/dated3.yml"
+grep -q "name: other" "$T/dated3.yml" || fail "dated3.yml"
+expect_rc 1 "$BIN" --config "$T/dated3.yml" restore --to "$T/rf3" >"$T/out" 2>"$T/err"
+[ "$(cat "$T/rf3/tree$S/version.txt")" = v4 ] || fail "restore with a future-only source: tree not restored: $(cat "$T/err")"
+grep -q "other: restore of $FUT/hostatlas-backup-other-.* failed: every archive of this source is dated in the future" "$T/err" \
+  || fail "restore: the future-only source is not named: $(cat "$T/err")"
+expect_rc 1 "$BIN" --config "$T/dated3.yml" verify >"$T/out" 2>"$T/err"
+grep -q "other: .*every archive of this source is dated in the future" "$T/err" || fail "verify: the future-only source: $(cat "$T/out" "$T/err")"
+ok "retention and restore take only this config's kind of archive, pass over a future name (with a warning) and a not-a-date folder; a source with only future names fails by name"
 
 # Leftovers of another host (or outside the template's folders) are not
 # ours to sweep; our own stale .partial is.
@@ -179,6 +194,7 @@ ok "the leftover sweep takes this host's stale .partial only: another host's fol
 # A dated folder planted in a shared path (another user's symlink, or a
 # folder another user made first): the run refuses to write there (exit 1,
 # the folder named) and nothing lands in the other user's folder.
+TODAY=$(date -u +%F)  # again: the run dates its folder now, not when the test began
 mkdir -m 1777 "$T/shared"; mkdir "$T/shared/elsewhere"; chown nobody "$T/shared/elsewhere"
 ln -s elsewhere "$T/shared/$TODAY"; chown -h nobody "$T/shared/$TODAY"
 sed "s|^  path: $T/dest\$|  path: $T/shared/{{ date }}|" "$T/plain.yml" > "$T/shared.yml"
@@ -190,7 +206,13 @@ rm "$T/shared/$TODAY"; mkdir "$T/shared/$TODAY"; chown nobody "$T/shared/$TODAY"
 expect_rc 1 "$BIN" --config "$T/shared.yml" run >"$T/out" 2>"$T/err"
 grep -q "$T/shared/$TODAY belongs to uid $(id -u nobody), not to this user" "$T/err" || fail "foreign dated folder: $(cat "$T/err")"
 [ -z "$(ls -A "$T/shared/$TODAY")" ] || fail "written into another user's folder: $(ls -la "$T/shared/$TODAY")"
-ok "a dated folder that is a symlink, or another user's, in a shared path: exit 1 naming it, nothing written there"
+# Another uid's dated folder under a parent nobody else can write to (what
+# NFS root_squash gives root): fine.
+mkdir -m 0755 "$T/squash"; mkdir "$T/squash/$TODAY"; chown nobody "$T/squash/$TODAY"
+sed "s|^  path: $T/dest\$|  path: $T/squash/{{ date }}|" "$T/plain.yml" > "$T/squash.yml"
+"$BIN" --config "$T/squash.yml" run >"$T/out" 2>"$T/err" || fail "another uid's folder under a private parent: $(cat "$T/err")"
+[ -n "$(ls "$T/squash/$TODAY")" ] || fail "no archive in $T/squash/$TODAY"
+ok "a dated folder that is a symlink, or another user's, in a shared path: exit 1 naming it, nothing written there; another uid's folder under a private parent is fine"
 
 # 3. Quiet under cron.
 "$BIN" --config "$T/plain.yml" run >"$T/out" 2>"$T/err" || fail "plain run: $(cat "$T/err")"
@@ -370,6 +392,7 @@ ok "an invalid schedule is a config error at its line (file:$line:11), exit 2"
 # (Debian's e2fsprogs, a required package, ships it): nothing on the host
 # is touched.
 [ -d /etc/cron.d ] || fail "no /etc/cron.d to mount over"
+host_cron_before=$(ls -la --time-style=full-iso /etc/cron.d)
 mkdir -p "$T/a" "$T/b" "$T/crond"
 cp "$T/sched.yml" "$T/a/backup.yml"; sed 's/^schedule: .*/schedule: "0 4 * * *"/' "$T/sched.yml" > "$T/b/backup.yml"
 cat > "$T/ns.sh" <<SH
@@ -390,7 +413,7 @@ grep -q "^0 3 \* \* \* root .*$T/a/backup.yml" "$T/crond/hostatlas-backup-backup
 grep -q "warning: pre-flight: schedule" "$T/ns.a.dry" && fail "the installed config still warns: $(cat "$T/ns.a.dry")"
 grep -q "schedule: 0 4 \* \* \*: not installed for this config: /etc/cron.d/hostatlas-backup-backup runs $T/a/backup.yml" "$T/ns.b.dry" \
   || fail "the other config's dry run: $(cat "$T/ns.b.dry")"
-[ ! -e /etc/cron.d/hostatlas-backup-backup ] || fail "the host's /etc/cron.d was written"
+[ "$(ls -la --time-style=full-iso /etc/cron.d)" = "$host_cron_before" ] || fail "the host's /etc/cron.d was written"
 ok "schedule --install --cron: another config of the same file name is refused (exit 2), not replaced; pre-flight tells which config an entry runs"
 
 # 8. Partial results visible: a failing post-hook, warnings in status.

@@ -215,16 +215,25 @@ kill -9 $pid; wait $pid 2>/dev/null || true
 sleep 1.1
 "$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
 grep -q "unfinished archive: hostatlas-backup-tree-.*\.partial" "$T/status" || fail "status: $(cat "$T/status")"
-grep -q "^unfinished run: pid $pid started 20.* and ended without a run log" "$T/status" || fail "status after kill -9: $(cat "$T/status")"
-"$BIN" --config "$T/hd.yml" status --json | python3 -c "import json,sys; u=json.load(sys.stdin)['unfinished_run']; assert u['pid']==$pid and not u['running'], u" \
-  || fail "status --json after kill -9"
+grep -q "^last run to take the lock: pid $pid, started 20.*; no run log of it in $T/logs" "$T/status" || fail "status after kill -9: $(cat "$T/status")"
 # The next run removes it once nothing has touched it for 10 minutes.
 touch -d '-20 minutes' "$T"/dest/*.partial
 "$BIN" --config "$T/hd.yml" run >/dev/null 2>"$T/err" || fail "run after kill -9: $(cat "$T/err")"
 grep -q "removed a leftover of an interrupted run: hostatlas-backup-tree-.*\.partial" "$T/err" || fail "no sweep: $(cat "$T/err")"
 no_partials || fail ".partial still there"
 "$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
-grep -q "unfinished run\|run in progress" "$T/status" && fail "status after a finished run still says: $(cat "$T/status")"
+grep -q "unfinished run\|run in progress\|last run to take" "$T/status" && fail "status after a finished run still says: $(cat "$T/status")"
+# Killed again, now after a run that wrote its log: the verdict.
+sleep 1.1
+HOSTATLAS_BACKUP_FAULT="tar:delay=300" "$BIN" --config "$T/hd.yml" run >/dev/null 2>&1 & pid=$!
+wait_partial || fail "no .partial in flight (second kill)"
+kill -9 $pid; wait $pid 2>/dev/null || true
+"$BIN" --config "$T/hd.yml" status > "$T/status" 2>&1
+grep -q "^unfinished run: pid $pid started 20.* and ended without a run log in $T/logs (killed" "$T/status" \
+  || fail "status after the second kill -9: $(cat "$T/status")"
+"$BIN" --config "$T/hd.yml" status --json | python3 -c "import json,sys; u=json.load(sys.stdin)['unfinished_run']; assert u['pid']==$pid and not u['running'], u" \
+  || fail "status --json after kill -9"
+rm -f "$T/dest"/*.partial
 rm -f "$T/dest"/*
 ok "kill -9 leftovers: status shows the run in progress, then the run that left no log and the .partial; the next run removes it"
 

@@ -64,7 +64,7 @@ cmp "$S/random.bin" "$T/r1/tree$S/random.bin" && cmp "$S/seq.txt" "$T/r1/tree$S/
 ok "restore from s3rver matches"
 
 # 3. An object the aws CLI uploaded restores with ours.
-NEWKEY="hostatlas-backup-tree-20300101T000000Z.tar.zst.age"
+NEWKEY="hostatlas-backup-tree-$(date -u -d "+1 year" +%Y%m%dT000000Z).tar.zst.age"  # a year ahead
 "${AWS_S3RVER[@]}" s3 cp --quiet "$T/dl.age" "s3://ci-bucket/$HOST/$NEWKEY"
 "$BIN" --config "$T/s3a.yml" restore --to "$T/r2" --from "$HOST/$NEWKEY" 2>"$T/err" || fail "restore of aws upload: $(cat "$T/err")"
 cmp "$S/random.bin" "$T/r2/tree$S/random.bin" || fail "restore of the aws-uploaded object differs"
@@ -76,10 +76,10 @@ echo foreign > "$T/foreign"
 s3_config "$T/s3r.yml" "$S3P" ci-bucket S3RVER 'retention: {keep_last: 2}'
 for i in 1 2; do sleep 1.1; "$BIN" --config "$T/s3r.yml" run 2>/dev/null || fail "run $i failed"; done
 left=$("${AWS_S3RVER[@]}" s3 ls "s3://ci-bucket/$HOST/" | awk '{print $4}')
-# The aws-uploaded archive is dated 2030: a name in the future is neither
-# counted nor deleted (docs/config.md), so two of this year's stay beside it.
+# The aws-uploaded archive is dated a year ahead: a name in the future is neither
+# counted nor deleted (docs/config.md), so two others stay beside it.
 [ "$(echo "$left" | grep '^hostatlas-backup-tree-' | grep -vc "^$NEWKEY\$")" = 2 ] || fail "retention left: $left"
-echo "$left" | grep -q "^$NEWKEY\$" || fail "the future-dated (aws-uploaded, year 2030) archive was deleted"
+echo "$left" | grep -q "^$NEWKEY\$" || fail "the future-dated (aws-uploaded, a year ahead) archive was deleted"
 echo "$left" | grep -q '^notes.txt$' || fail "foreign object deleted"
 ok "retention on S3 keeps the two newest, a future-dated name and foreign objects"
 
