@@ -45,7 +45,7 @@ class RunLock {
     std::string started;  // RFC 3339
     std::string command;
     std::string config;
-    bool running = false;  // that pid is alive and is hostatlas-backup
+    bool running = false;  // that pid lives and started just before the lock was taken
   };
   static std::optional<Record> Peek(const std::string& config_path);
 
