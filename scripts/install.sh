@@ -46,7 +46,6 @@ examples:
 EOF
 }
 
-# Cleanup of the scratch dir and of a staged binary left in the target dir.
 # shquote WORD: WORD as one shell word (single-quoted when it holds anything
 # but letters, digits and / . _ - + : , @ %).
 shquote() {
@@ -56,6 +55,7 @@ shquote() {
   esac
 }
 
+# Cleanup of the scratch dir and of a staged binary left in the target dir.
 cleanup() {
   if [ -n "${HAB_STAGED:-}" ]; then rm -f "$HAB_STAGED"; fi
   if [ -n "${HAB_TMP:-}" ]; then rm -rf "$HAB_TMP"; fi
