@@ -100,8 +100,15 @@ age -d -i "$T/key.txt" "$T"/dest/hostatlas-backup-shop-*.age | zstd -d > "$T/sto
 grep -q -- "-- MariaDB dump" "$T/stock.sql" || fail "stock pipeline cannot read the sql dump"
 ok "age -d | zstd -d | pg_restore --list works on the pg archive"
 
-"$BIN" --config "$T/db.yml" restore --to "$T/restore" 2>"$T/err" || fail "restore failed: $(cat "$T/err")"
+"$BIN" --config "$T/db.yml" restore --to "$T/restore" >"$T/out" 2>"$T/err" || fail "restore failed: $(cat "$T/err")"
 [ -f "$T/restore/pg.pgdump" ] && [ -f "$T/restore/shop.sql" ] && [ -f "$T/restore/files$T/files/n.txt" ] || fail "restore layout: $(find "$T/restore" | head)"
+# Issue 20.11: a dump restore reports its size in bytes (human units), not
+# "members", and ends with the command that loads it.
+grep -Eq "^hostatlas-backup: pg: restored .* to $T/restore/pg.pgdump \([0-9.]+ (B|KiB|MiB|GiB)\)\$" "$T/out" \
+  && grep -Eq "^hostatlas-backup: shop: restored .* to $T/restore/shop.sql \([0-9.]+ (B|KiB|MiB|GiB)\)\$" "$T/out" \
+  || fail "dump restore lines: $(cat "$T/out")"
+grep -qF "pg: load it with: pg_restore --no-owner -d NEWDB $T/restore/pg.pgdump" "$T/out" \
+  && grep -qF "shop: load it with: mysql < $T/restore/shop.sql" "$T/out" || fail "no load command: $(cat "$T/out")"
 export PGPASSWORD=backup-pw
 "${PSQL[@]}" -d app -c "CREATE DATABASE app_restored"
 pg_restore -h 127.0.0.1 -p "$PGP" -U backup -d app_restored --no-owner --exit-on-error "$T/restore/pg.pgdump"

@@ -96,6 +96,14 @@ grep -q "SignatureDoesNotMatch" "$T/err" || fail "server code missing: $(cat "$T
 "$BIN" --config "$T/s3w.yml" run --dry-run 2>/dev/null | grep -q "wrong-secret" && fail "secret in the dry-run plan"
 ok "wrong secret: pre-flight exit 2 with HTTP 403 SignatureDoesNotMatch, secret never printed"
 
+# Issue 20.11: https to an endpoint that speaks plain HTTP: the TLS error
+# says so.
+sed "s|^  endpoint: http://127.0.0.1:$S3P\$|  endpoint: https://127.0.0.1:$S3P|" "$T/s3w.yml" > "$T/s3tls.yml"
+grep -q "endpoint: https://" "$T/s3tls.yml" || fail "s3tls.yml"
+expect_rc 2 "$BIN" --config "$T/s3tls.yml" run --dry-run >/dev/null 2>"$T/err"
+grep -q "hint: the endpoint probably speaks plain HTTP, not HTTPS (check the port)" "$T/err" || fail "https to plain http: $(cat "$T/err")"
+ok "https to an endpoint that speaks plain HTTP: pre-flight exit 2, the hint says so"
+
 # 7. Missing bucket: pre-flight exit 2.
 s3_config "$T/s3m.yml" "$S3P" no-such-bucket S3RVER
 expect_rc 2 "$BIN" --config "$T/s3m.yml" run 2>"$T/err"
