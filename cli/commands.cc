@@ -488,8 +488,7 @@ int CmdStatus(const GlobalFlags& g, const std::vector<std::string>& args) {
                     log_dir.ok() ? *log_dir + "/hostatlas-spool" : "", opt.hostatlas_text, opt.hostatlas_json);
   // The last `run` that took the lock: status says when it has no run log
   // yet (still running, or killed before it could write one).
-  char real[PATH_MAX];
-  std::string me = ::realpath(opt.config_path.c_str(), real) != nullptr ? real : opt.config_path;
+  std::string me = RealPathOr(opt.config_path);
   if (auto rec = RunLock::Peek(opt.config_path); rec.has_value() && rec->command == "run" && rec->config == me) {
     opt.lock_pid = rec->pid;
     opt.lock_started = rec->started;
@@ -681,9 +680,7 @@ int CmdSchedule(const GlobalFlags& g, const std::vector<std::string>& args) {
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   UnitOptions o;
   o.binary = n > 0 ? std::string(self, static_cast<size_t>(n)) : "/usr/local/bin/hostatlas-backup";
-  o.config_path = config_path;
-  char real[4096];
-  if (::realpath(config_path.c_str(), real) != nullptr) o.config_path = real;
+  o.config_path = RealPathOr(config_path);
   o.schedule = spec->schedule;
   // The service's sandbox must not hide what this config reads or writes:
   // the host's /tmp for a source or destination there (PrivateTmp), write

@@ -1,6 +1,8 @@
 #include "engine/file_util.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,6 +121,12 @@ absl::Status RemoveEmptyDirs(const std::string& top, const std::string& leaf) {
     if (d == top || d.size() <= top.size()) return absl::OkStatus();
     d = Dirname(d);
   }
+}
+
+std::string RealPathOr(const std::string& path) {
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real) != nullptr) return real;
+  return path;
 }
 
 std::string Dirname(const std::string& path) {

@@ -32,6 +32,10 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents
 // empty directories (a restore's own folders after a failure).
 absl::Status RemoveEmptyDirs(const std::string& top, const std::string& leaf);
 std::string Dirname(const std::string& path);
+// `path` with symlinks resolved (realpath), or as given when it cannot be
+// resolved (a missing file): how run logs, status, locks' records and the
+// schedule files name a config.
+std::string RealPathOr(const std::string& path);
 std::string Basename(const std::string& path);
 // "2026-11-26T05:16:23Z" / "20261126T051623Z" / "2026-11-26", UTC.
 std::string Rfc3339Utc(int64_t unix_seconds);

@@ -1,7 +1,5 @@
 #include "graphs/backup.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -131,8 +129,7 @@ void CheckSchedule(const BackupSpec& spec, PreflightReport& report) {
   if (!stem.ok()) return;
   ScheduleFiles files = ScheduleFilesFor(*stem);
   // `schedule` writes the config's real path into what it installs.
-  char real[PATH_MAX];
-  std::string config = ::realpath(spec.config_path.c_str(), real) != nullptr ? real : spec.config_path;
+  std::string config = RealPathOr(spec.config_path);
   std::string other;
   for (const std::string& f : {files.timer, files.cron}) {
     if (::access(f.c_str(), F_OK) != 0) continue;

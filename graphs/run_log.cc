@@ -30,16 +30,8 @@ std::string NewUuid() {
                          b[15]);
 }
 
-namespace {
-std::string Absolute(const std::string& path) {
-  char real[PATH_MAX];
-  if (::realpath(path.c_str(), real) != nullptr) return real;
-  return path;
-}
-}  // namespace
-
 RunLog::RunLog(std::string config_path, std::string host, int64_t started, bool dry_run)
-    : run_id_(NewUuid()), config_path_(Absolute(config_path)), host_(std::move(host)), started_(started),
+    : run_id_(NewUuid()), config_path_(RealPathOr(config_path)), host_(std::move(host)), started_(started),
       dry_run_(dry_run) {}
 
 absl::StatusOr<std::string> RunLog::Directory() {

@@ -24,11 +24,6 @@
 namespace hab {
 namespace {
 
-std::string Absolute(const std::string& path) {
-  char real[PATH_MAX];
-  if (::realpath(path.c_str(), real) != nullptr) return real;
-  return path;
-}
 
 struct RunSummary {
   std::string path, raw;
@@ -156,10 +151,10 @@ Snapshot TakeSnapshot(const StatusOptions& o) {
 absl::StatusOr<std::string> RenderStatus(const StatusOptions& o) {
   auto dir = RunLog::Directory();
   if (!dir.ok()) return dir.status();
-  std::optional<RunSummary> last = LastRun(*dir, Absolute(o.config_path));
+  std::optional<RunSummary> last = LastRun(*dir, RealPathOr(o.config_path));
   std::string text, json_last = "null";
   if (!last.has_value()) {
-    text = absl::StrCat("last run: none recorded for ", Absolute(o.config_path), " in ", *dir, "\n");
+    text = absl::StrCat("last run: none recorded for ", RealPathOr(o.config_path), " in ", *dir, "\n");
   } else {
     json_last = last->raw;
     absl::StrAppend(&text, "last run: ", last->status, last->dry_run ? " (dry run)" : "", ", exit ",
