@@ -203,6 +203,20 @@ TEST(Config, S3EndpointIsParsed) {
   EXPECT_EQ(Problems(Minimal("", "destination: {type: s3, endpoint: \"http://127.0.0.1:9000\", bucket: b}\n")), "");
 }
 
+// Issue 18: `heartbeat:` as a one-line slug or with `slug:` under it, and
+// hostatlas.server_uuid kept as written (a malformed one is a problem).
+TEST(Config, HeartbeatFormsAndServerUuid) {
+  auto one = ParseConfigReport(Minimal("heartbeat: hb_one\nhostatlas: {server_uuid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427}\n"),
+                               "c.yml");
+  ASSERT_TRUE(one.ok() && one->problems.empty()) << Problems(Minimal("heartbeat: hb_one\n"));
+  EXPECT_EQ(one->spec.heartbeat_slug, "hb_one");
+  EXPECT_EQ(one->spec.server_uuid, "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+  auto nested = ParseConfigReport(Minimal("heartbeat:\n  slug: hb_two\n"), "c.yml");
+  ASSERT_TRUE(nested.ok() && nested->problems.empty());
+  EXPECT_EQ(nested->spec.heartbeat_slug, "hb_two");
+  EXPECT_NE(Problems(Minimal("hostatlas: {server_uuid: not-a-uuid}\n")).find("server_uuid"), std::string::npos);
+}
+
 // Issue 15.10: the prefix is a folder; sizes too large; heartbeat slugs.
 TEST(Config, PrefixSizesAndSlugs) {
   auto spec = ParseConfig(Minimal("", "destination: {type: s3, endpoint: \"https://s3.example.com\", bucket: b, "

@@ -94,7 +94,7 @@ ok "heartbeat new prints slug and ping URL; heartbeat list as a table and as JSO
 # 3. A run with a heartbeat: start then ok with the run's run_id, a text
 #    body; the run log POSTed byte for byte as written (Idempotency-Key =
 #    run_id), then the push outcome recorded in the file (the only change).
-printf 'heartbeat:\n  slug: %s\n' "$SLUG" >> "$T/c.yml"
+printf 'heartbeat:\n  slug: %s\nhostatlas:\n  server_uuid: 1b4e28ba-2fa1-11d2-883f-0016d3cca427\n' "$SLUG" >> "$T/c.yml"
 reset_fake
 "$BIN" --config "$T/c.yml" run > "$T/out" 2> "$T/err" || fail "run with heartbeat failed: $(cat "$T/err")"
 [ ! -s "$T/err" ] || fail "a run with the API up printed on stderr: $(cat "$T/err")"
@@ -114,9 +114,10 @@ assert [p["outcome"] for p in h["heartbeat"]] == ["ok", "ok"], h["heartbeat"]
 push = json.dumps(h["push"], separators=(",", ":"))
 assert on_disk.count(push) == 1, "push field not found verbatim"
 assert on_disk.replace(push, "{\"outcome\":\"pending\"}") == pushed, "the pushed body differs from the file beyond hostatlas.push"
-assert [c for c in l["preflight"] if c["check"] == "heartbeat"][0]["outcome"] == "ok"' py \
+assert [c for c in l["preflight"] if c["check"] == "heartbeat"][0]["outcome"] == "ok"
+assert l["server_uuid"] == "1b4e28ba-2fa1-11d2-883f-0016d3cca427", l.get("server_uuid")  # sent unchanged (pushed == file)' py \
   || fail "run with heartbeat: $(cat "$T/state.json" | head -c 3000)"
-ok "run: ping start then ok with the run_id, the run log pushed byte for byte (Idempotency-Key), push outcome recorded"
+ok "run: ping start then ok with the run_id, the run log pushed byte for byte (Idempotency-Key) with server_uuid, push outcome recorded"
 
 # 4. A failing source: exit 1, ping fail naming the source.
 reset_fake; sleep 1

@@ -4,9 +4,8 @@
 # a scratch tree (its own checks run inside: ELF/ldd glibc only; version,
 # keygen, a files -> local backup and restore in a Debian 12 minbase chroot
 # for amd64 and under qemu-user for arm64; the published tree and the real
-# installer), then the end-to-end scripts that need no database or S3
-# server run against the amd64 release binary, as against the development
-# build.
+# installer), then every end-to-end script that drives the CLI runs against
+# the amd64 release binary, as against the development build.
 #
 #   tests/release/ci.sh   # as root
 set -euo pipefail
@@ -22,7 +21,9 @@ t1=$(date +%s)
 BIN=$D/dist/backup/$VERSION/hostatlas-backup-linux-amd64
 [ -x "$BIN" ] || { echo "tests/release/ci.sh: no $BIN" >&2; exit 1; }
 "$BIN" version | grep -q "^hostatlas-backup $VERSION " || { echo "release binary: $("$BIN" version)" >&2; exit 1; }
-for t in backup_restore failures lifecycle hardening hostatlas sftp; do
+# Every end-to-end script but conformance.sh, which drives the
+# conformance_test binary next to the development build, not the CLI.
+for t in backup_restore databases everyday failures hardening hostatlas install lifecycle s3 s3_many sftp; do
   echo "== e2e $t with the release binary"
   bash "tests/e2e/$t.sh" "$BIN"
 done
